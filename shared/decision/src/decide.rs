@@ -1,0 +1,512 @@
+//! `decide`: signal + model policy + history + now -> decision.
+//!
+//! This is the principle "retrain only when necessary" as code. It never
+//! fails and never reads a clock, so every rule here is tested by tables.
+
+use crate::key;
+use crate::policy::{ModelPolicy, ScheduleMode, MAX_PARAMETER_VALUE_CHARS};
+use crate::signal::{AlarmState, Signal};
+use crate::time::{Span, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// A SageMaker pipeline execution's status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExecutionStatus {
+    Executing,
+    Stopping,
+    Stopped,
+    Failed,
+    Succeeded,
+    Other(String),
+}
+
+impl ExecutionStatus {
+    pub fn parse(text: &str) -> ExecutionStatus {
+        match text {
+            "Executing" => ExecutionStatus::Executing,
+            "Stopping" => ExecutionStatus::Stopping,
+            "Stopped" => ExecutionStatus::Stopped,
+            "Failed" => ExecutionStatus::Failed,
+            "Succeeded" => ExecutionStatus::Succeeded,
+            other => ExecutionStatus::Other(other.to_string()),
+        }
+    }
+
+    /// Whether the execution still holds the pipeline.
+    pub fn is_in_flight(&self) -> bool {
+        matches!(self, ExecutionStatus::Executing | ExecutionStatus::Stopping)
+    }
+}
+
+/// One recent execution of a model's pipeline, whoever started it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Execution {
+    pub arn: String,
+    pub status: ExecutionStatus,
+    pub started_at: Timestamp,
+    pub display_name: Option<String>,
+}
+
+/// A reason to retrain that has not yet been acted on, kept in the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub trigger_id: String,
+    pub summary: String,
+    pub at: Timestamp,
+}
+
+/// What the decision may know about the past, gathered by the shell.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct History<'a> {
+    /// Executions of the pipeline started within the look-back window.
+    pub executions: &'a [Execution],
+    /// Evidence kept in the ledger for this model.
+    pub evidence: &'a [Evidence],
+    /// The execution the ledger recorded for this very trigger, if any.
+    pub recorded_execution: Option<&'a str>,
+}
+
+/// The kind of answer, as the response and metrics name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Started,
+    AlreadyStarted,
+    Deferred,
+    Skipped,
+    Ignored,
+    DryRun,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Started => "started",
+            Outcome::AlreadyStarted => "already-started",
+            Outcome::Deferred => "deferred",
+            Outcome::Skipped => "skipped",
+            Outcome::Ignored => "ignored",
+            Outcome::DryRun => "dry-run",
+        }
+    }
+}
+
+/// Everything needed to start one pipeline execution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StartRequest {
+    pub pipeline: String,
+    pub client_request_token: String,
+    pub display_name: String,
+    pub description: String,
+    /// Name and value, static parameters first, then the trigger's own.
+    pub parameters: Vec<(String, String)>,
+}
+
+impl StartRequest {
+    /// Keeps only the parameters the pipeline declares; SageMaker rejects the others.
+    pub fn retain_declared(&mut self, declared: &[String]) {
+        self.parameters.retain(|(name, _)| declared.iter().any(|known| known == name));
+    }
+}
+
+/// What the shell must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Start(StartRequest),
+    /// Nothing to start; this trigger's execution already exists.
+    AlreadyStarted { execution_arn: String },
+    /// Not now; keep this evidence for a later schedule.
+    Defer(Option<Evidence>),
+    Skip,
+    Ignore,
+}
+
+/// A decision for one model (or for no model, when none matched).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub model: Option<String>,
+    pub action: Action,
+    /// A short kebab-case code.
+    pub reason: &'static str,
+    /// A sentence for humans.
+    pub detail: String,
+    pub trigger_id: String,
+}
+
+impl Decision {
+    pub fn outcome(&self) -> Outcome {
+        match self.action {
+            Action::Start(_) => Outcome::Started,
+            Action::AlreadyStarted { .. } => Outcome::AlreadyStarted,
+            Action::Defer(_) => Outcome::Deferred,
+            Action::Skip => Outcome::Skipped,
+            Action::Ignore => Outcome::Ignored,
+        }
+    }
+}
+
+/// The models a signal is for, or the decision that it is for none.
+pub fn route<'p>(signal: &Signal, policy: &'p crate::Policy) -> Result<Vec<&'p ModelPolicy>, Decision> {
+    let (models, what) = match signal {
+        Signal::Alarm(change) => (
+            policy.models_for_alarm(&change.alarm_name, change.alarm_arn.as_deref()),
+            format!("alarm {}", change.alarm_name),
+        ),
+        Signal::Schedule(tick) => (
+            policy.models_for_schedule(&tick.schedule_name, tick.schedule_arn.as_deref()),
+            format!("schedule {}", tick.schedule_name),
+        ),
+    };
+    if models.is_empty() {
+        return Err(Decision {
+            model: None,
+            action: Action::Ignore,
+            reason: "no-matching-model",
+            detail: format!("No model in the policy lists {what}."),
+            trigger_id: key::trigger_id(&signal.dedupe_key()),
+        });
+    }
+    Ok(models)
+}
+
+/// A decision that needs no history, if the signal allows one: an alarm that
+/// did not move into ALARM is never evidence.
+pub fn precheck(signal: &Signal, model: &ModelPolicy) -> Option<Decision> {
+    let Signal::Alarm(change) = signal else { return None };
+    if change.state == AlarmState::Alarm {
+        return None;
+    }
+    Some(Decision {
+        model: Some(model.name.clone()),
+        action: Action::Ignore,
+        reason: "not-alarm-state",
+        detail: format!(
+            "Alarm {} moved to {}, which is not evidence that {} needs retraining.",
+            change.alarm_name,
+            change.state.as_str(),
+            model.name
+        ),
+        trigger_id: key::trigger_id(&signal.dedupe_key()),
+    })
+}
+
+/// Decides what to do about `signal` for `model`.
+pub fn decide(signal: &Signal, model: &ModelPolicy, history: History<'_>, now: Timestamp) -> Decision {
+    if let Some(decision) = precheck(signal, model) {
+        return decision;
+    }
+    let dedupe_key = signal.dedupe_key();
+    let trigger_id = key::trigger_id(&dedupe_key);
+    let token = key::client_request_token(&model.pipeline, &dedupe_key);
+    let trigger_type = signal.trigger_type().to_string();
+    let display_name = key::display_name(&model.name, &trigger_type, &token);
+    let decision = |action: Action, reason: &'static str, detail: String| Decision {
+        model: Some(model.name.clone()),
+        action,
+        reason,
+        detail,
+        trigger_id: trigger_id.clone(),
+    };
+
+    // Exactly once: the ledger's record, or an execution carrying this
+    // trigger's display name, means the start already happened.
+    let already = history.recorded_execution.map(str::to_string).or_else(|| {
+        history
+            .executions
+            .iter()
+            .find(|execution| execution.display_name.as_deref() == Some(display_name.as_str()))
+            .map(|execution| execution.arn.clone())
+    });
+    if let Some(execution_arn) = already {
+        let detail = format!("This {} was already acted on: execution {execution_arn}.", describe(signal));
+        return decision(Action::AlreadyStarted { execution_arn }, "already-started", detail);
+    }
+
+    // What justifies a start, if anything.
+    let last_start = history.executions.iter().map(|execution| execution.started_at).max();
+    let fresh_evidence: Vec<&Evidence> = history
+        .evidence
+        .iter()
+        .filter(|evidence| last_start.is_none_or(|started| evidence.at > started))
+        .collect();
+    let new_evidence = match signal {
+        Signal::Alarm(_) => Some(Evidence {
+            trigger_id: trigger_id.clone(),
+            summary: signal.summary(),
+            at: signal.occurred_at(),
+        }),
+        Signal::Schedule(_) => None,
+    };
+    let (start_reason, justification) = match signal {
+        Signal::Alarm(_) => ("alarm", signal.summary()),
+        Signal::Schedule(tick) => match (model.schedule, fresh_evidence.is_empty()) {
+            (ScheduleMode::IfEvidence, true) => {
+                let since = last_start.map_or("ever".to_string(), |at| format!("the last start at {at}"));
+                let detail = format!(
+                    "Schedule {} fired but no evidence arrived since {since}; {} does not need retraining.",
+                    tick.schedule_name, model.name
+                );
+                return decision(Action::Skip, "no-evidence", detail);
+            }
+            (ScheduleMode::IfEvidence, false) => (
+                "scheduled-with-evidence",
+                format!(
+                    "{}, with evidence: {}",
+                    signal.summary(),
+                    fresh_evidence.iter().map(|e| e.summary.as_str()).collect::<Vec<_>>().join("; ")
+                ),
+            ),
+            (ScheduleMode::Always, _) => ("scheduled", format!("{} (schedule mode always)", signal.summary())),
+        },
+    };
+
+    // Guards that hold for every trigger.
+    if let Some(running) = history.executions.iter().find(|execution| execution.status.is_in_flight()) {
+        let detail = format!(
+            "Execution {} of {} is still {:?} (started {}); not starting another. The evidence is kept.",
+            running.arn, model.pipeline, running.status, running.started_at
+        );
+        return decision(Action::Defer(new_evidence), "in-flight", detail);
+    }
+    if let Some(started) = last_start.filter(|started| *started > now.minus(model.cooldown)) {
+        let detail = format!(
+            "{} started at {started}, inside the {} cooldown; the next start is possible after {}. The evidence is kept.",
+            model.pipeline,
+            model.cooldown,
+            started.plus(model.cooldown)
+        );
+        return decision(Action::Defer(new_evidence), "cooldown", detail);
+    }
+
+    let reason_text = truncate_chars(&justification, MAX_PARAMETER_VALUE_CHARS);
+    let mut parameters: Vec<(String, String)> = model.parameters.clone().into_iter().collect();
+    parameters.extend([
+        ("TriggerType".to_string(), trigger_type),
+        ("TriggerReason".to_string(), reason_text.clone()),
+        ("TriggerId".to_string(), trigger_id.clone()),
+        (
+            "ModelApprovalStatus".to_string(),
+            model.approval.model_approval_status().to_string(),
+        ),
+    ]);
+    let request = StartRequest {
+        pipeline: model.pipeline.clone(),
+        client_request_token: token,
+        display_name,
+        description: truncate_chars(&format!("Retraining {}: {justification}", model.name), 3072),
+        parameters,
+    };
+    decision(Action::Start(request), start_reason, format!("Starting {}: {reason_text}", model.pipeline))
+}
+
+fn describe(signal: &Signal) -> String {
+    match signal {
+        Signal::Alarm(change) => format!(
+            "state change of alarm {} at {}",
+            change.alarm_name, change.state_changed_at
+        ),
+        Signal::Schedule(tick) => format!("firing of schedule {} at {}", tick.schedule_name, tick.scheduled_time),
+    }
+}
+
+fn truncate_chars(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((cut, _)) => text[..cut].to_string(),
+        None => text.to_string(),
+    }
+}
+
+/// How far back the shell must list executions for `decide` to see every
+/// one that matters: any still running (pipelines can run for weeks, so at
+/// least 30 days) and any start inside the cooldown.
+pub fn lookback(model: &ModelPolicy) -> Span {
+    model.cooldown.max(Span::from_secs(30 * 86_400))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::signal::{AlarmChange, AlarmKind, Measurement, Path, ScheduleTick};
+    use crate::Policy;
+
+    const HOUR: i64 = 3_600_000;
+    /// "Now" in every case: 2023-08-04T12:40:00Z.
+    const NOW: Timestamp = Timestamp(1_691_152_800_000);
+
+    fn policy(schedule_mode: &str) -> Policy {
+        Policy::from_toml(&format!(
+            r#"
+[defaults]
+cooldown = "6h"
+schedule = "{schedule_mode}"
+[[model]]
+name = "housing-price"
+pipeline = "housing-price-retrain"
+alarms = ["housing-price-mae-high"]
+schedules = ["housing-price-weekly"]
+[model.parameters]
+DataWindowDays = "30"
+"#
+        ))
+        .unwrap()
+    }
+
+    fn alarm(state: &str, minutes_ago: i64) -> Signal {
+        Signal::Alarm(AlarmChange {
+            alarm_name: "housing-price-mae-high".into(),
+            alarm_arn: None,
+            kind: AlarmKind::Metric,
+            state: AlarmState::parse(state),
+            previous_state: Some(AlarmState::Ok),
+            state_reason: "Threshold Crossed".into(),
+            state_changed_at: Timestamp(NOW.0 - minutes_ago * 60_000),
+            measurement: Measurement {
+                metric: Some("mae".into()),
+                value: Some(16250.0),
+                threshold: Some(15000.0),
+                comparison: Some("GreaterThanThreshold".into()),
+            },
+            triggering_alarms: vec![],
+            path: Path::AlarmAction,
+        })
+    }
+
+    fn tick() -> Signal {
+        Signal::Schedule(ScheduleTick {
+            schedule_name: "housing-price-weekly".into(),
+            schedule_arn: None,
+            scheduled_time: NOW,
+            path: Path::Scheduler,
+        })
+    }
+
+    fn execution(status: &str, hours_ago: i64) -> Execution {
+        Execution {
+            arn: format!("arn:exec/{status}-{hours_ago}h"),
+            status: ExecutionStatus::parse(status),
+            started_at: Timestamp(NOW.0 - hours_ago * HOUR),
+            display_name: Some("someone-else".into()),
+        }
+    }
+
+    fn evidence(hours_ago: i64) -> Evidence {
+        Evidence {
+            trigger_id: format!("ev{hours_ago}"),
+            summary: format!("alarm fired {hours_ago}h ago"),
+            at: Timestamp(NOW.0 - hours_ago * HOUR),
+        }
+    }
+
+    /// Decides and checks the outcome and reason code.
+    fn check(signal: Signal, mode: &str, executions: &[Execution], kept: &[Evidence], expected: (Outcome, &str)) {
+        let policy = policy(mode);
+        let model = &policy.models[0];
+        let history = History { executions, evidence: kept, recorded_execution: None };
+        let decision = decide(&signal, model, history, NOW);
+        assert_eq!((decision.outcome(), decision.reason), expected, "{}", decision.detail);
+    }
+
+    #[test]
+    fn alarm_decisions() {
+        use Outcome::*;
+        check(alarm("ALARM", 1), "if-evidence", &[], &[], (Started, "alarm"));
+        check(alarm("ALARM", 1), "if-evidence", &[execution("Succeeded", 7)], &[], (Started, "alarm"));
+        check(alarm("ALARM", 1), "if-evidence", &[execution("Succeeded", 5)], &[], (Deferred, "cooldown"));
+        check(alarm("ALARM", 1), "if-evidence", &[execution("Failed", 1)], &[], (Deferred, "cooldown"));
+        check(alarm("ALARM", 1), "if-evidence", &[execution("Executing", 100)], &[], (Deferred, "in-flight"));
+        check(alarm("ALARM", 1), "if-evidence", &[execution("Stopping", 100)], &[], (Deferred, "in-flight"));
+        check(alarm("OK", 1), "if-evidence", &[], &[], (Ignored, "not-alarm-state"));
+        check(alarm("INSUFFICIENT_DATA", 1), "always", &[], &[], (Ignored, "not-alarm-state"));
+    }
+
+    #[test]
+    fn schedule_decisions() {
+        use Outcome::*;
+        check(tick(), "if-evidence", &[], &[], (Skipped, "no-evidence"));
+        check(tick(), "if-evidence", &[execution("Succeeded", 48)], &[evidence(72)], (Skipped, "no-evidence"));
+        check(tick(), "if-evidence", &[execution("Succeeded", 48)], &[evidence(24)], (Started, "scheduled-with-evidence"));
+        check(tick(), "if-evidence", &[], &[evidence(24)], (Started, "scheduled-with-evidence"));
+        check(tick(), "if-evidence", &[execution("Succeeded", 5)], &[evidence(1)], (Deferred, "cooldown"));
+        check(tick(), "if-evidence", &[execution("Executing", 48)], &[evidence(1)], (Deferred, "in-flight"));
+        check(tick(), "always", &[], &[], (Started, "scheduled"));
+        check(tick(), "always", &[execution("Succeeded", 5)], &[], (Deferred, "cooldown"));
+    }
+
+    #[test]
+    fn a_start_passes_static_and_trigger_parameters() {
+        let policy = policy("if-evidence");
+        let decision = decide(&alarm("ALARM", 1), &policy.models[0], History::default(), NOW);
+        let Action::Start(request) = decision.action else { panic!("expected a start: {}", decision.detail) };
+        let parameter = |name: &str| request.parameters.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+        assert_eq!(parameter("DataWindowDays"), Some("30"));
+        assert_eq!(parameter("TriggerType"), Some("metric"));
+        assert_eq!(parameter("ModelApprovalStatus"), Some("PendingManualApproval"));
+        assert_eq!(parameter("TriggerId"), Some(decision.trigger_id.as_str()));
+        let reason = parameter("TriggerReason").unwrap();
+        assert!(reason.contains("housing-price-mae-high") && reason.contains("mae 16250 > 15000"), "{reason}");
+        assert_eq!(request.pipeline, "housing-price-retrain");
+        assert_eq!(request.client_request_token, key::client_request_token("housing-price-retrain", &alarm("ALARM", 1).dedupe_key()));
+        assert!(request.description.contains(reason));
+    }
+
+    #[test]
+    fn undeclared_parameters_are_dropped_before_the_start() {
+        let policy = policy("if-evidence");
+        let decision = decide(&alarm("ALARM", 1), &policy.models[0], History::default(), NOW);
+        let Action::Start(mut request) = decision.action else { panic!("expected a start") };
+        request.retain_declared(&["DataWindowDays".to_string(), "TriggerType".to_string()]);
+        let names: Vec<&str> = request.parameters.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["DataWindowDays", "TriggerType"]);
+    }
+
+    #[test]
+    fn a_deferred_alarm_keeps_its_evidence() {
+        let policy = policy("if-evidence");
+        let executions = [execution("Succeeded", 1)];
+        let history = History { executions: &executions, ..History::default() };
+        let decision = decide(&alarm("ALARM", 1), &policy.models[0], history, NOW);
+        let Action::Defer(Some(kept)) = decision.action else { panic!("expected a deferral with evidence") };
+        assert_eq!(kept.at, Timestamp(NOW.0 - 60_000));
+        assert!(kept.summary.contains("housing-price-mae-high"));
+    }
+
+    #[test]
+    fn a_recorded_or_recognisable_execution_means_already_started() {
+        let policy = policy("if-evidence");
+        let model = &policy.models[0];
+        let signal = alarm("ALARM", 1);
+        let recorded = History { recorded_execution: Some("arn:exec/1"), ..History::default() };
+        let decision = decide(&signal, model, recorded, NOW);
+        assert_eq!(decision.action, Action::AlreadyStarted { execution_arn: "arn:exec/1".into() });
+
+        // The ledger lost the record, but SageMaker has an execution with this trigger's display name.
+        let token = key::client_request_token(&model.pipeline, &signal.dedupe_key());
+        let mut ours = execution("Executing", 0);
+        ours.display_name = Some(key::display_name(&model.name, "metric", &token));
+        let executions = [ours.clone()];
+        let listed = History { executions: &executions, ..History::default() };
+        let decision = decide(&signal, model, listed, NOW);
+        assert_eq!(decision.action, Action::AlreadyStarted { execution_arn: ours.arn });
+    }
+
+    #[test]
+    fn unknown_alarms_and_schedules_route_nowhere() {
+        let policy = policy("always");
+        let Signal::Alarm(mut change) = alarm("ALARM", 1) else { unreachable!() };
+        change.alarm_name = "some-other-alarm".into();
+        let decision = route(&Signal::Alarm(change), &policy).expect_err("no model lists it");
+        assert_eq!((decision.outcome(), decision.reason), (Outcome::Ignored, "no-matching-model"));
+        assert_eq!(decision.model, None);
+        assert!(decision.detail.contains("some-other-alarm"));
+        assert_eq!(route(&tick(), &policy).map(|models| models.len()), Ok(1));
+    }
+
+    #[test]
+    fn lookback_covers_long_cooldowns() {
+        let mut model = policy("always").models[0].clone();
+        assert_eq!(lookback(&model), Span::from_secs(30 * 86_400));
+        model.cooldown = Span::from_secs(60 * 86_400);
+        assert_eq!(lookback(&model), model.cooldown);
+    }
+}

@@ -1,0 +1,22 @@
+//! trigger-decision: the pure core of retrain-triggers.
+//!
+//! It takes a signal, a model's policy, the recent history and "now", and
+//! returns a decision. It does no I/O: no network, no files, no clock, no
+//! tokio, no AWS SDK, no lambda_runtime. Everything that touches the world
+//! lives in `trigger-aws`; see ARCHITECTURE.md.
+
+pub mod decide;
+pub mod error;
+pub mod key;
+pub mod policy;
+pub mod signal;
+pub mod time;
+
+pub use decide::{
+    decide, lookback, precheck, route, Action, Decision, Evidence, Execution, ExecutionStatus, History, Outcome,
+    StartRequest,
+};
+pub use error::PolicyError;
+pub use policy::{Approval, ModelPolicy, Policy, ScheduleMode};
+pub use signal::{AlarmChange, AlarmKind, AlarmState, Measurement, Path, ScheduleTick, Signal, TriggerType};
+pub use time::{Span, Timestamp};

@@ -1,0 +1,222 @@
+//! Signals: what an event means, with its envelope already stripped.
+//!
+//! The decoders in `trigger-events` turn each AWS payload into one of these.
+//! Everything the decision and the dedupe key need is here, and nothing about
+//! which JSON shape it came from except `path`, which is kept for the logs.
+
+use crate::time::Timestamp;
+use std::fmt;
+
+/// One thing that may call for retraining.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Signal {
+    Alarm(AlarmChange),
+    Schedule(ScheduleTick),
+}
+
+/// How the event reached the function. Only for logs: the dedupe key ignores it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Path {
+    AlarmAction,
+    EventBridge,
+    Sns,
+    Scheduler,
+}
+
+impl Path {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Path::AlarmAction => "alarm-action",
+            Path::EventBridge => "eventbridge",
+            Path::Sns => "sns",
+            Path::Scheduler => "scheduler",
+        }
+    }
+}
+
+/// The state a CloudWatch alarm is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlarmState {
+    Alarm,
+    Ok,
+    InsufficientData,
+    /// A state CloudWatch may add later; never evidence.
+    Other(String),
+}
+
+impl AlarmState {
+    pub fn parse(text: &str) -> AlarmState {
+        match text {
+            "ALARM" => AlarmState::Alarm,
+            "OK" => AlarmState::Ok,
+            "INSUFFICIENT_DATA" => AlarmState::InsufficientData,
+            other => AlarmState::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            AlarmState::Alarm => "ALARM",
+            AlarmState::Ok => "OK",
+            AlarmState::InsufficientData => "INSUFFICIENT_DATA",
+            AlarmState::Other(other) => other,
+        }
+    }
+}
+
+/// Which kind of CloudWatch alarm changed state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlarmKind {
+    Metric,
+    MetricMath,
+    AnomalyDetection,
+    Composite,
+}
+
+impl AlarmKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlarmKind::Metric => "metric",
+            AlarmKind::MetricMath => "metric-math",
+            AlarmKind::AnomalyDetection => "anomaly-detection",
+            AlarmKind::Composite => "composite",
+        }
+    }
+}
+
+/// The measurement behind a metric alarm, as far as the payload tells it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Measurement {
+    /// The metric name, or the math expression for metric-math alarms.
+    pub metric: Option<String>,
+    pub value: Option<f64>,
+    pub threshold: Option<f64>,
+    /// CloudWatch's operator name, e.g. `GreaterThanThreshold`.
+    pub comparison: Option<String>,
+}
+
+/// A CloudWatch alarm's state change, from any of its three delivery paths.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlarmChange {
+    pub alarm_name: String,
+    pub alarm_arn: Option<String>,
+    pub kind: AlarmKind,
+    pub state: AlarmState,
+    pub previous_state: Option<AlarmState>,
+    /// CloudWatch's own sentence for the change.
+    pub state_reason: String,
+    /// When the alarm entered `state`. With the name, this identifies the change.
+    pub state_changed_at: Timestamp,
+    pub measurement: Measurement,
+    /// For composite alarms, the child alarms that caused the change.
+    pub triggering_alarms: Vec<String>,
+    pub path: Path,
+}
+
+/// One firing of a schedule bound to models.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleTick {
+    pub schedule_name: String,
+    /// The rule or schedule ARN, when the event carried one.
+    pub schedule_arn: Option<String>,
+    pub scheduled_time: Timestamp,
+    pub path: Path,
+}
+
+/// The `TriggerType` pipeline parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TriggerType {
+    Metric,
+    Schedule,
+}
+
+impl fmt::Display for TriggerType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TriggerType::Metric => "metric",
+            TriggerType::Schedule => "schedule",
+        })
+    }
+}
+
+impl Signal {
+    /// The dedupe key: what the event means, not its envelope. One alarm state
+    /// change gives the same key whether it came by alarm action, SNS or
+    /// EventBridge, and any number of redeliveries give it again.
+    pub fn dedupe_key(&self) -> String {
+        match self {
+            Signal::Alarm(change) => format!("alarm/{}/{}", change.alarm_name, change.state_changed_at.millis()),
+            Signal::Schedule(tick) => format!("schedule/{}/{}", tick.schedule_name, tick.scheduled_time.millis()),
+        }
+    }
+
+    pub fn trigger_type(&self) -> TriggerType {
+        match self {
+            Signal::Alarm(_) => TriggerType::Metric,
+            Signal::Schedule(_) => TriggerType::Schedule,
+        }
+    }
+
+    /// When the thing the signal reports happened.
+    pub fn occurred_at(&self) -> Timestamp {
+        match self {
+            Signal::Alarm(change) => change.state_changed_at,
+            Signal::Schedule(tick) => tick.scheduled_time,
+        }
+    }
+
+    pub fn path(&self) -> Path {
+        match self {
+            Signal::Alarm(change) => change.path,
+            Signal::Schedule(tick) => tick.path,
+        }
+    }
+
+    /// A one-line description of the source event for logs and records.
+    pub fn summary(&self) -> String {
+        match self {
+            Signal::Alarm(change) => change.summary(),
+            Signal::Schedule(tick) => format!("schedule {} fired for {}", tick.schedule_name, tick.scheduled_time),
+        }
+    }
+}
+
+impl AlarmChange {
+    /// `alarm housing-price-mae-high moved to ALARM at …: mae 16250 > 15000`.
+    pub fn summary(&self) -> String {
+        let mut text = format!(
+            "alarm {} moved to {} at {}",
+            self.alarm_name,
+            self.state.as_str(),
+            self.state_changed_at
+        );
+        if let Some(comparison) = self.measurement.describe() {
+            text.push_str(": ");
+            text.push_str(&comparison);
+        } else if !self.triggering_alarms.is_empty() {
+            text.push_str(": triggered by ");
+            text.push_str(&self.triggering_alarms.join(", "));
+        }
+        text
+    }
+}
+
+impl Measurement {
+    /// `mae 16250 > 15000`, or as much of it as is known; `None` when nothing is.
+    pub fn describe(&self) -> Option<String> {
+        let metric = self.metric.as_deref().unwrap_or("value");
+        let operator = match self.comparison.as_deref() {
+            Some("GreaterThanThreshold") => ">",
+            Some("GreaterThanOrEqualToThreshold") => ">=",
+            Some("LessThanThreshold") => "<",
+            Some("LessThanOrEqualToThreshold") => "<=",
+            _ => "vs threshold",
+        };
+        match (self.value, self.threshold) {
+            (Some(value), Some(threshold)) => Some(format!("{metric} {value} {operator} {threshold}")),
+            (Some(value), None) => Some(format!("{metric} {value}")),
+            (None, Some(threshold)) => Some(format!("{metric} threshold {threshold}")),
+            (None, None) => None,
+        }
+    }
+}
