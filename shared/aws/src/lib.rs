@@ -1,1 +1,31 @@
-//! stub
+//! trigger-aws: everything that touches AWS or Lambda, around the pure core.
+//!
+//! - `store`: SageMaker pipelines behind the `PipelineStore` trait;
+//! - `ledger`: per-model state in S3 behind the `Ledger` trait, with conditional writes;
+//! - `engine`: gather history, call `trigger_decision::decide`, apply the decision exactly once;
+//! - `config` and `lambda`: cold start from the environment and the Lambda conventions.
+
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod lambda;
+pub mod ledger;
+pub mod store;
+
+pub use config::Config;
+pub use engine::{DecisionRecord, Response, Trigger};
+pub use error::TriggerError;
+pub use ledger::{Ledger, S3Ledger, S3Location};
+pub use store::{PipelineStore, SageMakerStore};
+
+/// Decides decoded signals and collects the response; the common tail of every handler.
+pub async fn respond<S: PipelineStore, L: Ledger>(
+    trigger: &Trigger<S, L>,
+    signals: &[trigger_decision::Signal],
+) -> Result<Response, TriggerError> {
+    let mut decisions = Vec::new();
+    for signal in signals {
+        decisions.extend(trigger.handle(signal).await?);
+    }
+    Ok(Response { decisions })
+}

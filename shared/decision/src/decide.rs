@@ -105,7 +105,8 @@ pub struct StartRequest {
 impl StartRequest {
     /// Keeps only the parameters the pipeline declares; SageMaker rejects the others.
     pub fn retain_declared(&mut self, declared: &[String]) {
-        self.parameters.retain(|(name, _)| declared.iter().any(|known| known == name));
+        self.parameters
+            .retain(|(name, _)| declared.iter().any(|known| known == name));
     }
 }
 
@@ -114,7 +115,9 @@ impl StartRequest {
 pub enum Action {
     Start(StartRequest),
     /// Nothing to start; this trigger's execution already exists.
-    AlreadyStarted { execution_arn: String },
+    AlreadyStarted {
+        execution_arn: String,
+    },
     /// Not now; keep this evidence for a later schedule.
     Defer(Option<Evidence>),
     Skip,
@@ -145,8 +148,17 @@ impl Decision {
     }
 }
 
+/// Where a signal goes.
+#[derive(Debug)]
+pub enum Route<'p> {
+    /// The models bound to it, in policy order; each gets its own decision.
+    Models(Vec<&'p ModelPolicy>),
+    /// No model is bound to it: this is the decision.
+    Unmatched(Decision),
+}
+
 /// The models a signal is for, or the decision that it is for none.
-pub fn route<'p>(signal: &Signal, policy: &'p crate::Policy) -> Result<Vec<&'p ModelPolicy>, Decision> {
+pub fn route<'p>(signal: &Signal, policy: &'p crate::Policy) -> Route<'p> {
     let (models, what) = match signal {
         Signal::Alarm(change) => (
             policy.models_for_alarm(&change.alarm_name, change.alarm_arn.as_deref()),
@@ -158,7 +170,7 @@ pub fn route<'p>(signal: &Signal, policy: &'p crate::Policy) -> Result<Vec<&'p M
         ),
     };
     if models.is_empty() {
-        return Err(Decision {
+        return Route::Unmatched(Decision {
             model: None,
             action: Action::Ignore,
             reason: "no-matching-model",
@@ -166,7 +178,7 @@ pub fn route<'p>(signal: &Signal, policy: &'p crate::Policy) -> Result<Vec<&'p M
             trigger_id: key::trigger_id(&signal.dedupe_key()),
         });
     }
-    Ok(models)
+    Route::Models(models)
 }
 
 /// A decision that needs no history, if the signal allows one: an alarm that
@@ -218,7 +230,10 @@ pub fn decide(signal: &Signal, model: &ModelPolicy, history: History<'_>, now: T
             .map(|execution| execution.arn.clone())
     });
     if let Some(execution_arn) = already {
-        let detail = format!("This {} was already acted on: execution {execution_arn}.", describe(signal));
+        let detail = format!(
+            "This {} was already acted on: execution {execution_arn}.",
+            describe(signal)
+        );
         return decision(Action::AlreadyStarted { execution_arn }, "already-started", detail);
     }
 
@@ -253,7 +268,11 @@ pub fn decide(signal: &Signal, model: &ModelPolicy, history: History<'_>, now: T
                 format!(
                     "{}, with evidence: {}",
                     signal.summary(),
-                    fresh_evidence.iter().map(|e| e.summary.as_str()).collect::<Vec<_>>().join("; ")
+                    fresh_evidence
+                        .iter()
+                        .map(|e| e.summary.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 ),
             ),
             (ScheduleMode::Always, _) => ("scheduled", format!("{} (schedule mode always)", signal.summary())),
@@ -261,7 +280,11 @@ pub fn decide(signal: &Signal, model: &ModelPolicy, history: History<'_>, now: T
     };
 
     // Guards that hold for every trigger.
-    if let Some(running) = history.executions.iter().find(|execution| execution.status.is_in_flight()) {
+    if let Some(running) = history
+        .executions
+        .iter()
+        .find(|execution| execution.status.is_in_flight())
+    {
         let detail = format!(
             "Execution {} of {} is still {:?} (started {}); not starting another. The evidence is kept.",
             running.arn, model.pipeline, running.status, running.started_at
@@ -296,7 +319,11 @@ pub fn decide(signal: &Signal, model: &ModelPolicy, history: History<'_>, now: T
         description: truncate_chars(&format!("Retraining {}: {justification}", model.name), 3072),
         parameters,
     };
-    decision(Action::Start(request), start_reason, format!("Starting {}: {reason_text}", model.pipeline))
+    decision(
+        Action::Start(request),
+        start_reason,
+        format!("Starting {}: {reason_text}", model.pipeline),
+    )
 }
 
 fn describe(signal: &Signal) -> String {
@@ -402,7 +429,11 @@ DataWindowDays = "30"
     fn check(signal: Signal, mode: &str, executions: &[Execution], kept: &[Evidence], expected: (Outcome, &str)) {
         let policy = policy(mode);
         let model = &policy.models[0];
-        let history = History { executions, evidence: kept, recorded_execution: None };
+        let history = History {
+            executions,
+            evidence: kept,
+            recorded_execution: None,
+        };
         let decision = decide(&signal, model, history, NOW);
         assert_eq!((decision.outcome(), decision.reason), expected, "{}", decision.detail);
     }
@@ -411,42 +442,128 @@ DataWindowDays = "30"
     fn alarm_decisions() {
         use Outcome::*;
         check(alarm("ALARM", 1), "if-evidence", &[], &[], (Started, "alarm"));
-        check(alarm("ALARM", 1), "if-evidence", &[execution("Succeeded", 7)], &[], (Started, "alarm"));
-        check(alarm("ALARM", 1), "if-evidence", &[execution("Succeeded", 5)], &[], (Deferred, "cooldown"));
-        check(alarm("ALARM", 1), "if-evidence", &[execution("Failed", 1)], &[], (Deferred, "cooldown"));
-        check(alarm("ALARM", 1), "if-evidence", &[execution("Executing", 100)], &[], (Deferred, "in-flight"));
-        check(alarm("ALARM", 1), "if-evidence", &[execution("Stopping", 100)], &[], (Deferred, "in-flight"));
+        check(
+            alarm("ALARM", 1),
+            "if-evidence",
+            &[execution("Succeeded", 7)],
+            &[],
+            (Started, "alarm"),
+        );
+        check(
+            alarm("ALARM", 1),
+            "if-evidence",
+            &[execution("Succeeded", 5)],
+            &[],
+            (Deferred, "cooldown"),
+        );
+        check(
+            alarm("ALARM", 1),
+            "if-evidence",
+            &[execution("Failed", 1)],
+            &[],
+            (Deferred, "cooldown"),
+        );
+        check(
+            alarm("ALARM", 1),
+            "if-evidence",
+            &[execution("Executing", 100)],
+            &[],
+            (Deferred, "in-flight"),
+        );
+        check(
+            alarm("ALARM", 1),
+            "if-evidence",
+            &[execution("Stopping", 100)],
+            &[],
+            (Deferred, "in-flight"),
+        );
         check(alarm("OK", 1), "if-evidence", &[], &[], (Ignored, "not-alarm-state"));
-        check(alarm("INSUFFICIENT_DATA", 1), "always", &[], &[], (Ignored, "not-alarm-state"));
+        check(
+            alarm("INSUFFICIENT_DATA", 1),
+            "always",
+            &[],
+            &[],
+            (Ignored, "not-alarm-state"),
+        );
     }
 
     #[test]
     fn schedule_decisions() {
         use Outcome::*;
         check(tick(), "if-evidence", &[], &[], (Skipped, "no-evidence"));
-        check(tick(), "if-evidence", &[execution("Succeeded", 48)], &[evidence(72)], (Skipped, "no-evidence"));
-        check(tick(), "if-evidence", &[execution("Succeeded", 48)], &[evidence(24)], (Started, "scheduled-with-evidence"));
-        check(tick(), "if-evidence", &[], &[evidence(24)], (Started, "scheduled-with-evidence"));
-        check(tick(), "if-evidence", &[execution("Succeeded", 5)], &[evidence(1)], (Deferred, "cooldown"));
-        check(tick(), "if-evidence", &[execution("Executing", 48)], &[evidence(1)], (Deferred, "in-flight"));
+        check(
+            tick(),
+            "if-evidence",
+            &[execution("Succeeded", 48)],
+            &[evidence(72)],
+            (Skipped, "no-evidence"),
+        );
+        check(
+            tick(),
+            "if-evidence",
+            &[execution("Succeeded", 48)],
+            &[evidence(24)],
+            (Started, "scheduled-with-evidence"),
+        );
+        check(
+            tick(),
+            "if-evidence",
+            &[],
+            &[evidence(24)],
+            (Started, "scheduled-with-evidence"),
+        );
+        check(
+            tick(),
+            "if-evidence",
+            &[execution("Succeeded", 5)],
+            &[evidence(1)],
+            (Deferred, "cooldown"),
+        );
+        check(
+            tick(),
+            "if-evidence",
+            &[execution("Executing", 48)],
+            &[evidence(1)],
+            (Deferred, "in-flight"),
+        );
         check(tick(), "always", &[], &[], (Started, "scheduled"));
-        check(tick(), "always", &[execution("Succeeded", 5)], &[], (Deferred, "cooldown"));
+        check(
+            tick(),
+            "always",
+            &[execution("Succeeded", 5)],
+            &[],
+            (Deferred, "cooldown"),
+        );
     }
 
     #[test]
     fn a_start_passes_static_and_trigger_parameters() {
         let policy = policy("if-evidence");
         let decision = decide(&alarm("ALARM", 1), &policy.models[0], History::default(), NOW);
-        let Action::Start(request) = decision.action else { panic!("expected a start: {}", decision.detail) };
-        let parameter = |name: &str| request.parameters.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+        let Action::Start(request) = decision.action else {
+            panic!("expected a start: {}", decision.detail)
+        };
+        let parameter = |name: &str| {
+            request
+                .parameters
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        };
         assert_eq!(parameter("DataWindowDays"), Some("30"));
         assert_eq!(parameter("TriggerType"), Some("metric"));
         assert_eq!(parameter("ModelApprovalStatus"), Some("PendingManualApproval"));
         assert_eq!(parameter("TriggerId"), Some(decision.trigger_id.as_str()));
         let reason = parameter("TriggerReason").unwrap();
-        assert!(reason.contains("housing-price-mae-high") && reason.contains("mae 16250 > 15000"), "{reason}");
+        assert!(
+            reason.contains("housing-price-mae-high") && reason.contains("mae 16250 > 15000"),
+            "{reason}"
+        );
         assert_eq!(request.pipeline, "housing-price-retrain");
-        assert_eq!(request.client_request_token, key::client_request_token("housing-price-retrain", &alarm("ALARM", 1).dedupe_key()));
+        assert_eq!(
+            request.client_request_token,
+            key::client_request_token("housing-price-retrain", &alarm("ALARM", 1).dedupe_key())
+        );
         assert!(request.description.contains(reason));
     }
 
@@ -454,7 +571,9 @@ DataWindowDays = "30"
     fn undeclared_parameters_are_dropped_before_the_start() {
         let policy = policy("if-evidence");
         let decision = decide(&alarm("ALARM", 1), &policy.models[0], History::default(), NOW);
-        let Action::Start(mut request) = decision.action else { panic!("expected a start") };
+        let Action::Start(mut request) = decision.action else {
+            panic!("expected a start")
+        };
         request.retain_declared(&["DataWindowDays".to_string(), "TriggerType".to_string()]);
         let names: Vec<&str> = request.parameters.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["DataWindowDays", "TriggerType"]);
@@ -464,9 +583,14 @@ DataWindowDays = "30"
     fn a_deferred_alarm_keeps_its_evidence() {
         let policy = policy("if-evidence");
         let executions = [execution("Succeeded", 1)];
-        let history = History { executions: &executions, ..History::default() };
+        let history = History {
+            executions: &executions,
+            ..History::default()
+        };
         let decision = decide(&alarm("ALARM", 1), &policy.models[0], history, NOW);
-        let Action::Defer(Some(kept)) = decision.action else { panic!("expected a deferral with evidence") };
+        let Action::Defer(Some(kept)) = decision.action else {
+            panic!("expected a deferral with evidence")
+        };
         assert_eq!(kept.at, Timestamp(NOW.0 - 60_000));
         assert!(kept.summary.contains("housing-price-mae-high"));
     }
@@ -476,30 +600,56 @@ DataWindowDays = "30"
         let policy = policy("if-evidence");
         let model = &policy.models[0];
         let signal = alarm("ALARM", 1);
-        let recorded = History { recorded_execution: Some("arn:exec/1"), ..History::default() };
+        let recorded = History {
+            recorded_execution: Some("arn:exec/1"),
+            ..History::default()
+        };
         let decision = decide(&signal, model, recorded, NOW);
-        assert_eq!(decision.action, Action::AlreadyStarted { execution_arn: "arn:exec/1".into() });
+        assert_eq!(
+            decision.action,
+            Action::AlreadyStarted {
+                execution_arn: "arn:exec/1".into()
+            }
+        );
 
         // The ledger lost the record, but SageMaker has an execution with this trigger's display name.
         let token = key::client_request_token(&model.pipeline, &signal.dedupe_key());
         let mut ours = execution("Executing", 0);
         ours.display_name = Some(key::display_name(&model.name, "metric", &token));
         let executions = [ours.clone()];
-        let listed = History { executions: &executions, ..History::default() };
+        let listed = History {
+            executions: &executions,
+            ..History::default()
+        };
         let decision = decide(&signal, model, listed, NOW);
-        assert_eq!(decision.action, Action::AlreadyStarted { execution_arn: ours.arn });
+        assert_eq!(
+            decision.action,
+            Action::AlreadyStarted {
+                execution_arn: ours.arn
+            }
+        );
     }
 
     #[test]
     fn unknown_alarms_and_schedules_route_nowhere() {
         let policy = policy("always");
-        let Signal::Alarm(mut change) = alarm("ALARM", 1) else { unreachable!() };
+        let Signal::Alarm(mut change) = alarm("ALARM", 1) else {
+            unreachable!()
+        };
         change.alarm_name = "some-other-alarm".into();
-        let decision = route(&Signal::Alarm(change), &policy).expect_err("no model lists it");
-        assert_eq!((decision.outcome(), decision.reason), (Outcome::Ignored, "no-matching-model"));
+        let Route::Unmatched(decision) = route(&Signal::Alarm(change), &policy) else {
+            panic!("no model lists it")
+        };
+        assert_eq!(
+            (decision.outcome(), decision.reason),
+            (Outcome::Ignored, "no-matching-model")
+        );
         assert_eq!(decision.model, None);
         assert!(decision.detail.contains("some-other-alarm"));
-        assert_eq!(route(&tick(), &policy).map(|models| models.len()), Ok(1));
+        let Route::Models(models) = route(&tick(), &policy) else {
+            panic!("the schedule is bound")
+        };
+        assert_eq!(models[0].name, "housing-price");
     }
 
     #[test]

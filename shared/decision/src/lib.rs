@@ -13,7 +13,7 @@ pub mod signal;
 pub mod time;
 
 pub use decide::{
-    decide, lookback, precheck, route, Action, Decision, Evidence, Execution, ExecutionStatus, History, Outcome,
+    decide, lookback, precheck, route, Action, Decision, Evidence, Execution, ExecutionStatus, History, Outcome, Route,
     StartRequest,
 };
 pub use error::PolicyError;

@@ -130,7 +130,12 @@ impl Policy {
     pub fn models_for_alarm(&self, alarm_name: &str, alarm_arn: Option<&str>) -> Vec<&ModelPolicy> {
         self.models
             .iter()
-            .filter(|model| model.alarms.iter().any(|entry| names_match(entry, alarm_name, alarm_arn)))
+            .filter(|model| {
+                model
+                    .alarms
+                    .iter()
+                    .any(|entry| names_match(entry, alarm_name, alarm_arn))
+            })
             .collect()
     }
 
@@ -181,7 +186,11 @@ fn parse_model(raw: RawModel, defaults: &RawSettings) -> Result<ModelPolicy, Pol
         }
     }
     for (name, value) in &raw.parameters {
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
             return Err(PolicyError::field(
                 model,
                 &format!("parameters.{name}"),
@@ -192,7 +201,10 @@ fn parse_model(raw: RawModel, defaults: &RawSettings) -> Result<ModelPolicy, Pol
             return Err(PolicyError::field(
                 model,
                 &format!("parameters.{name}"),
-                format!("is set by the trigger itself; remove it (reserved: {})", TRIGGER_PARAMETERS.join(", ")),
+                format!(
+                    "is set by the trigger itself; remove it (reserved: {})",
+                    TRIGGER_PARAMETERS.join(", ")
+                ),
             ));
         }
         if value.chars().count() > MAX_PARAMETER_VALUE_CHARS {
@@ -203,9 +215,21 @@ fn parse_model(raw: RawModel, defaults: &RawSettings) -> Result<ModelPolicy, Pol
             ));
         }
     }
-    let cooldown = raw.cooldown.as_deref().or(defaults.cooldown.as_deref()).unwrap_or(DEFAULT_COOLDOWN);
-    let schedule = raw.schedule.as_deref().or(defaults.schedule.as_deref()).unwrap_or(DEFAULT_SCHEDULE);
-    let approval = raw.approval.as_deref().or(defaults.approval.as_deref()).unwrap_or(DEFAULT_APPROVAL);
+    let cooldown = raw
+        .cooldown
+        .as_deref()
+        .or(defaults.cooldown.as_deref())
+        .unwrap_or(DEFAULT_COOLDOWN);
+    let schedule = raw
+        .schedule
+        .as_deref()
+        .or(defaults.schedule.as_deref())
+        .unwrap_or(DEFAULT_SCHEDULE);
+    let approval = raw
+        .approval
+        .as_deref()
+        .or(defaults.approval.as_deref())
+        .unwrap_or(DEFAULT_APPROVAL);
     // Blame an inherited bad value on [defaults], an own one on the model.
     let owner = |own: &Option<String>| if own.is_some() { model } else { None };
     Ok(ModelPolicy {
@@ -249,14 +273,18 @@ fn parse_approval(model: Option<&str>, text: &str) -> Result<Approval, PolicyErr
         other => Err(PolicyError::field(
             model,
             "approval",
-            format!("\"{other}\" is not an approval mode; use \"manual\" (PendingManualApproval) or \"auto\" (Approved)"),
+            format!(
+                "\"{other}\" is not an approval mode; use \"manual\" (PendingManualApproval) or \"auto\" (Approved)"
+            ),
         )),
     }
 }
 
 fn is_model_name(name: &str) -> bool {
     (1..=128).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
         && !name.starts_with('.')
 }
 
@@ -314,11 +342,20 @@ approval = "auto"
     fn one_alarm_routes_to_every_model_that_lists_it_by_name_or_arn() {
         let policy = Policy::from_toml(EXAMPLE).unwrap();
         let names = |found: Vec<&ModelPolicy>| found.iter().map(|m| m.name.clone()).collect::<Vec<_>>();
-        assert_eq!(names(policy.models_for_alarm("housing-price-mae-high", None)), ["housing-price", "churn"]);
+        assert_eq!(
+            names(policy.models_for_alarm("housing-price-mae-high", None)),
+            ["housing-price", "churn"]
+        );
         let churn_arn = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:churn-auc-low";
-        assert_eq!(names(policy.models_for_alarm("churn-auc-low", Some(churn_arn))), ["churn"]);
+        assert_eq!(
+            names(policy.models_for_alarm("churn-auc-low", Some(churn_arn))),
+            ["churn"]
+        );
         assert!(policy.models_for_alarm("churn-auc-low", None).is_empty());
-        assert_eq!(names(policy.models_for_schedule("housing-price-weekly", None)), ["housing-price"]);
+        assert_eq!(
+            names(policy.models_for_schedule("housing-price-weekly", None)),
+            ["housing-price"]
+        );
     }
 
     /// Each bad policy must be refused with a message naming the model, the field and what is valid.
@@ -331,16 +368,40 @@ approval = "auto"
             }
         };
         let model = |extra: &str| format!("[[model]]\nname = \"m1\"\npipeline = \"p1\"\n{extra}\n");
-        check(&model("cooldown = \"6x\""), &["model \"m1\"", "`cooldown`", "\"6x\"", "6h"]);
-        check(&model("schedule = \"weekly\""), &["model \"m1\"", "`schedule`", "\"always\" or \"if-evidence\""]);
-        check(&model("approval = \"yes\""), &["model \"m1\"", "`approval`", "\"manual\"", "\"auto\""]);
-        check(&model("[model.parameters]\nTriggerType = \"x\""), &["model \"m1\"", "parameters.TriggerType", "reserved"]);
-        check(&model("[model.parameters]\n\"bad name\" = \"x\""), &["parameters.bad name", "letters, digits"]);
-        check(&format!("[defaults]\ncooldown = \"soon\"\n{}", model("")), &["[defaults]", "`cooldown`", "\"soon\""]);
-        check("[[model]]\nname = \"m1\"\npipeline = \"bad_pipeline\"\n", &["model \"m1\"", "`pipeline`", "bad_pipeline"]);
+        check(
+            &model("cooldown = \"6x\""),
+            &["model \"m1\"", "`cooldown`", "\"6x\"", "6h"],
+        );
+        check(
+            &model("schedule = \"weekly\""),
+            &["model \"m1\"", "`schedule`", "\"always\" or \"if-evidence\""],
+        );
+        check(
+            &model("approval = \"yes\""),
+            &["model \"m1\"", "`approval`", "\"manual\"", "\"auto\""],
+        );
+        check(
+            &model("[model.parameters]\nTriggerType = \"x\""),
+            &["model \"m1\"", "parameters.TriggerType", "reserved"],
+        );
+        check(
+            &model("[model.parameters]\n\"bad name\" = \"x\""),
+            &["parameters.bad name", "letters, digits"],
+        );
+        check(
+            &format!("[defaults]\ncooldown = \"soon\"\n{}", model("")),
+            &["[defaults]", "`cooldown`", "\"soon\""],
+        );
+        check(
+            "[[model]]\nname = \"m1\"\npipeline = \"bad_pipeline\"\n",
+            &["model \"m1\"", "`pipeline`", "bad_pipeline"],
+        );
         check("[[model]]\nname = \"m1\"\n", &["pipeline"]);
         check(&model("colour = \"red\""), &["colour"]);
-        check(&format!("{}{}", model(""), model("")), &["model \"m1\"", "`name`", "unique"]);
+        check(
+            &format!("{}{}", model(""), model("")),
+            &["model \"m1\"", "`name`", "unique"],
+        );
         check("[defaults]\n", &["no [[model]]"]);
         check("[[model]\n", &["not valid TOML"]);
     }

@@ -58,7 +58,11 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
     let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 } as u32;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    } as u32;
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
@@ -70,15 +74,15 @@ pub struct Span(i64);
 impl Span {
     pub const ZERO: Span = Span(0);
 
-    pub fn from_millis(millis: i64) -> Self {
-        Span(millis.max(0))
+    pub const fn from_millis(millis: i64) -> Self {
+        Span(if millis < 0 { 0 } else { millis })
     }
 
-    pub fn from_secs(secs: i64) -> Self {
+    pub const fn from_secs(secs: i64) -> Self {
         Span::from_millis(secs.saturating_mul(1000))
     }
 
-    pub fn millis(self) -> i64 {
+    pub const fn millis(self) -> i64 {
         self.0
     }
 

@@ -1,1 +1,33 @@
-//! stub
+//! trigger-events: lenient decoders that turn AWS event JSON into `trigger-decision` signals.
+//!
+//! Each Lambda's handler hands the raw event (`serde_json::Value`) to one
+//! decoder and gets back a `Signal` whose dedupe key describes what happened,
+//! not how it was delivered:
+//!
+//! - `alarm::decode`: the CloudWatch alarm Lambda action, or EventBridge's
+//!   "CloudWatch Alarm State Change" event;
+//! - `sns::decode`: an SNS event whose records carry CloudWatch alarm
+//!   notifications (or EventBridge alarm events published to the topic),
+//!   one result per record;
+//! - `schedule::decode`: an EventBridge scheduled-rule event, or an
+//!   EventBridge Scheduler input.
+//!
+//! Decoding is lenient where AWS payloads vary (nulls, absent optional fields,
+//! numbers sent as strings, unknown extra fields, `reasonData` that is missing
+//! or unparseable) and strict only about what a signal cannot exist without:
+//! the alarm or schedule name and the time that identifies the event. It does
+//! no I/O and never panics on input. This crate is the only one that knows
+//! the shape of AWS event JSON.
+
+pub mod alarm;
+pub mod error;
+mod field;
+pub mod schedule;
+pub mod sns;
+pub mod timestamp;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::EventError;
+pub use field::MAX_NAME_CHARS;

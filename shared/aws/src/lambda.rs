@@ -1,0 +1,105 @@
+//! The Lambda glue every trigger function shares: building the trigger at
+//! cold start, reporting a bad configuration as an init error, and logging
+//! failures so they can be counted by `errorType`.
+
+use crate::config::Config;
+use crate::engine::{Response, Trigger};
+use crate::error::TriggerError;
+use crate::ledger::S3Ledger;
+use crate::store::SageMakerStore;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
+use std::time::Duration;
+
+/// The trigger as deployed: SageMaker and the S3 ledger behind the core.
+pub type LiveTrigger = Trigger<SageMakerStore, S3Ledger>;
+
+/// Sets up tracing as lambda_runtime does: JSON when `AWS_LAMBDA_LOG_FORMAT=JSON`,
+/// level from `AWS_LAMBDA_LOG_LEVEL`.
+pub fn init_tracing() {
+    lambda_runtime::tracing::init_default_subscriber();
+}
+
+/// Loads the SDK configuration from the environment with timeouts short
+/// enough that a hung call fails inside the function's own timeout, and
+/// leaves enough of it to release a claim.
+pub async fn load_sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .operation_attempt_timeout(Duration::from_secs(10))
+                .operation_timeout(Duration::from_secs(25))
+                .build(),
+        )
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .load()
+        .await
+}
+
+/// Builds the live trigger. S3 uses path-style addressing when an endpoint
+/// override is set (a local S3 such as moto), since bucket subdomains of
+/// `localhost` do not resolve.
+pub fn live_trigger(config: Config, sdk: &SdkConfig) -> LiveTrigger {
+    let s3_config = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(sdk.endpoint_url().is_some())
+        .build();
+    let store = SageMakerStore::new(aws_sdk_sagemaker::Client::new(sdk));
+    let ledger = S3Ledger::new(aws_sdk_s3::Client::from_conf(s3_config), config.ledger);
+    Trigger::new(config.policy, store, ledger, config.dry_run)
+}
+
+/// Cold start: configuration from the environment, then SDK clients. A bad
+/// configuration is reported to the Runtime API as an init error, so Lambda
+/// shows the message instead of a bare exit code, and the process exits.
+pub async fn init_from_env() -> Result<LiveTrigger, lambda_runtime::Error> {
+    match Config::from_lookup(|name| std::env::var(name).ok()) {
+        Ok(config) => Ok(live_trigger(config, &load_sdk_config().await)),
+        Err(error) => {
+            log_error(&error);
+            report_init_error(&error).await;
+            Err(Box::new(error))
+        }
+    }
+}
+
+async fn report_init_error(error: &TriggerError) {
+    // Outside Lambda (a plain run, a test) there is no Runtime API to tell.
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
+        return;
+    }
+    let diagnostic = serde_json::json!({"errorType": error.error_type(), "errorMessage": error.to_string()});
+    let request = lambda_runtime_api_client::build_request()
+        .method("POST")
+        .uri("/2018-06-01/runtime/init/error")
+        .header("lambda-runtime-function-error-type", error.error_type())
+        .body(lambda_runtime_api_client::body::Body::from(diagnostic.to_string()));
+    match request {
+        Ok(request) => {
+            let client = lambda_runtime_api_client::PooledClient::builder().build();
+            if let Err(report_error) = client.call(request).await {
+                tracing::error!(%report_error, "could not report the init error to the Runtime API");
+            }
+        }
+        Err(build_error) => tracing::error!(%build_error, "could not build the init error report"),
+    }
+}
+
+/// Logs a failed invocation as one JSON line carrying `errorType`, which the
+/// stack's metric filter counts, then passes the result on unchanged.
+pub fn finish(result: Result<Response, TriggerError>) -> Result<Response, TriggerError> {
+    if let Err(error) = &result {
+        log_error(error);
+    }
+    result
+}
+
+fn log_error(error: &TriggerError) {
+    let line = serde_json::json!({
+        "level": "ERROR",
+        "errorType": error.error_type(),
+        "errorMessage": error.to_string(),
+    });
+    println!("{line}");
+}
