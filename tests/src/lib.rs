@@ -1,1 +1,256 @@
-//! Helpers shared by the integration tests.
+//! The integration-test harness: a moto server per test on a free loopback
+//! port, SDK clients pointed at it with fake credentials, the pipelines and
+//! ledger bucket the scenarios need, and the event fixtures.
+
+// This library only serves tests: a missing or broken fixture should fail the test at once.
+#![allow(clippy::panic)]
+
+use anyhow::{bail, Context, Result};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
+use serde_json::Value;
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use trigger_aws::lambda::{live_trigger, LiveTrigger};
+use trigger_aws::{Config, S3Location};
+use trigger_decision::Policy;
+
+pub const BUCKET: &str = "retrain-ledger";
+pub const LEDGER: &str = "s3://retrain-ledger/ledger";
+
+/// The policy most scenarios use: the guide's housing-price model.
+pub const POLICY: &str = r#"
+[defaults]
+cooldown = "6h"
+schedule = "if-evidence"
+approval = "manual"
+
+[[model]]
+name = "housing-price"
+pipeline = "housing-price-retrain"
+alarms = ["housing-price-mae-high"]
+schedules = ["housing-price-weekly"]
+[model.parameters]
+DataWindowDays = "30"
+"#;
+
+/// Every parameter the triggers can pass, as the reference pipeline declares them.
+pub const ALL_PARAMETERS: [&str; 5] = [
+    "TriggerType",
+    "TriggerReason",
+    "TriggerId",
+    "ModelApprovalStatus",
+    "DataWindowDays",
+];
+
+/// A moto server of this test's own, stopped when dropped.
+#[derive(Debug)]
+pub struct Moto {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl Moto {
+    /// Starts `moto_server` (or `$MOTO_SERVER`) on a free loopback port and waits until it accepts connections.
+    pub fn start() -> Result<Moto> {
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let program = std::env::var("MOTO_SERVER").unwrap_or_else(|_| "moto_server".to_string());
+        let child = Command::new(&program)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("cannot run {program}; install it with `make setup`"))?;
+        let mut moto = Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = moto.child.try_wait()? {
+                bail!("{program} exited with {status} before accepting connections");
+            }
+            if Instant::now() > deadline {
+                bail!("{program} did not accept connections on port {port} within 60 s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(moto)
+    }
+
+    /// Stops the server, as an outage would.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SDK configuration for this server: fake credentials, short timeouts and few retries,
+    /// so an outage is reported in seconds.
+    pub async fn sdk_config(&self) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "testing", "testing", None, None, "tests",
+            ))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(2))
+                    .operation_attempt_timeout(Duration::from_secs(5))
+                    .build(),
+            )
+            .retry_config(RetryConfig::standard().with_max_attempts(2))
+            .load()
+            .await
+    }
+
+    pub async fn sagemaker(&self) -> aws_sdk_sagemaker::Client {
+        aws_sdk_sagemaker::Client::new(&self.sdk_config().await)
+    }
+
+    pub async fn s3(&self) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::config::Builder::from(&self.sdk_config().await)
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
+    /// Creates the ledger bucket and one pipeline per name, each declaring `parameters`.
+    pub async fn create(&self, pipelines: &[&str], parameters: &[&str]) -> Result<()> {
+        self.s3().await.create_bucket().bucket(BUCKET).send().await?;
+        for pipeline in pipelines {
+            self.create_pipeline(pipeline, parameters).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn create_pipeline(&self, pipeline: &str, parameters: &[&str]) -> Result<()> {
+        let declared: Vec<Value> = parameters
+            .iter()
+            .map(|name| serde_json::json!({"Name": name, "Type": "String"}))
+            .collect();
+        let definition = serde_json::json!({"Version": "2020-12-01", "Parameters": declared, "Steps": []});
+        self.sagemaker()
+            .await
+            .create_pipeline()
+            .pipeline_name(pipeline.to_string())
+            .pipeline_definition(definition.to_string())
+            .role_arn("arn:aws:iam::123456789012:role/retrain-pipeline")
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// The live trigger, as a function builds it at cold start, pointed at this server.
+    pub async fn trigger(&self, policy: &str, dry_run: bool) -> Result<LiveTrigger> {
+        let config = Config {
+            policy: Policy::from_toml(policy)?,
+            ledger: S3Location::parse(LEDGER).context("ledger URI")?,
+            dry_run,
+        };
+        Ok(live_trigger(config, &self.sdk_config().await))
+    }
+
+    /// ARNs of every execution of `pipeline`.
+    pub async fn executions(&self, pipeline: &str) -> Result<Vec<String>> {
+        let listed = self
+            .sagemaker()
+            .await
+            .list_pipeline_executions()
+            .pipeline_name(pipeline)
+            .send()
+            .await?;
+        Ok(listed
+            .pipeline_execution_summaries()
+            .iter()
+            .filter_map(|summary| summary.pipeline_execution_arn().map(str::to_string))
+            .collect())
+    }
+
+    /// The parameters an execution was started with, by name.
+    pub async fn parameters(&self, execution_arn: &str) -> Result<Vec<(String, String)>> {
+        let listed = self
+            .sagemaker()
+            .await
+            .list_pipeline_parameters_for_execution()
+            .pipeline_execution_arn(execution_arn)
+            .send()
+            .await?;
+        Ok(listed
+            .pipeline_parameters()
+            .iter()
+            .map(|p| {
+                (
+                    p.name().unwrap_or_default().to_string(),
+                    p.value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect())
+    }
+
+    /// The raw ledger object of a model.
+    pub async fn ledger_object(&self, model: &str) -> Result<Value> {
+        let object = self
+            .s3()
+            .await
+            .get_object()
+            .bucket(BUCKET)
+            .key(format!("ledger/state/{model}.json"))
+            .send()
+            .await?;
+        Ok(serde_json::from_slice(&object.body.collect().await?.into_bytes())?)
+    }
+
+    pub async fn put_ledger_object(&self, model: &str, body: &str) -> Result<()> {
+        self.s3()
+            .await
+            .put_object()
+            .bucket(BUCKET)
+            .key(format!("ledger/state/{model}.json"))
+            .body(ByteStream::from(body.as_bytes().to_vec()))
+            .send()
+            .await?;
+        Ok(())
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The fixtures folder.
+pub fn fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/events")
+}
+
+/// A fixture event as JSON.
+pub fn fixture(name: &str) -> Value {
+    let path = fixtures_dir().join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+/// Replaces the alarm state timestamp in any of the alarm envelopes, making a
+/// new state change of the same alarm.
+pub fn with_state_time(mut event: Value, timestamp: &str) -> Value {
+    for pointer in ["/alarmData/state/timestamp", "/detail/state/timestamp"] {
+        if let Some(slot) = event.pointer_mut(pointer) {
+            *slot = Value::String(timestamp.to_string());
+        }
+    }
+    event
+}
+
+/// An RFC 3339 timestamp `seconds_ago` before now, in CloudWatch's own format.
+pub fn cloudwatch_time(seconds_ago: i64) -> String {
+    let now = trigger_aws::engine::now();
+    let at = trigger_decision::Timestamp(now.millis() - seconds_ago * 1000);
+    // Timestamp prints `…T12:36:15.490Z`; CloudWatch writes `+0000`.
+    at.to_string().replace('Z', "+0000")
+}

@@ -133,6 +133,7 @@ impl<S: PipelineStore, L: Ledger> Trigger<S, L> {
                 Action::Start(request) => {
                     let mut request = request.clone();
                     request.retain_declared(&self.store.declared_parameters(&model.pipeline).await?);
+                    let consumed: Vec<String> = state.evidence.iter().map(|e| e.trigger_id.clone()).collect();
                     state.prune(now);
                     state.claim(&dedupe_key, &decision.trigger_id, &request.client_request_token, now);
                     if self.ledger.store(&model.name, &state, etag.as_ref()).await? == Write::Conflict {
@@ -152,6 +153,7 @@ impl<S: PipelineStore, L: Ledger> Trigger<S, L> {
                             &request.client_request_token,
                             &execution_arn,
                             now,
+                            &consumed,
                         )
                     })
                     .await?;
@@ -163,7 +165,7 @@ impl<S: PipelineStore, L: Ledger> Trigger<S, L> {
                         // never recorded. Record it now so the ledger is consistent.
                         let token = key::client_request_token(&model.pipeline, &dedupe_key);
                         self.update(&model.name, |state| {
-                            state.record_start(&dedupe_key, &decision.trigger_id, &token, execution_arn, now)
+                            state.record_start(&dedupe_key, &decision.trigger_id, &token, execution_arn, now, &[])
                         })
                         .await?;
                     }

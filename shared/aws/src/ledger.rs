@@ -70,8 +70,18 @@ impl ModelState {
         }
     }
 
-    /// Records a start and consumes the evidence it acted on.
-    pub fn record_start(&mut self, key: &str, trigger_id: &str, token: &str, execution_arn: &str, at: Timestamp) {
+    /// Records a start and consumes the evidence it acted on: everything older
+    /// than the start, and the entries named in `consumed` (what the decision
+    /// saw, whatever their timestamps). Evidence that arrived meanwhile stays.
+    pub fn record_start(
+        &mut self,
+        key: &str,
+        trigger_id: &str,
+        token: &str,
+        execution_arn: &str,
+        at: Timestamp,
+        consumed: &[String],
+    ) {
         let record = self.triggers.entry(key.to_string()).or_insert_with(|| TriggerRecord {
             trigger_id: trigger_id.to_string(),
             client_request_token: token.to_string(),
@@ -79,7 +89,8 @@ impl ModelState {
             execution_arn: None,
         });
         record.execution_arn = Some(execution_arn.to_string());
-        self.evidence.retain(|evidence| evidence.at > at);
+        self.evidence
+            .retain(|evidence| evidence.at > at && !consumed.contains(&evidence.trigger_id));
     }
 
     /// Keeps evidence for later, once per trigger. Returns whether it was new.
@@ -278,9 +289,10 @@ mod tests {
         assert!(state.keep_evidence(evidence("a", 10)));
         assert!(state.keep_evidence(evidence("b", 30)));
         assert!(!state.keep_evidence(evidence("a", 10)));
-        assert_eq!(state.evidence.len(), 2, "the same trigger is kept once");
+        assert!(state.keep_evidence(evidence("c", 40)));
+        assert_eq!(state.evidence.len(), 3, "the same trigger is kept once");
         state.claim("k", "t", "tok", Timestamp(15));
-        state.record_start("k", "t", "tok", "arn:1", Timestamp(20));
+        state.record_start("k", "t", "tok", "arn:1", Timestamp(20), &["c".to_string()]);
         assert_eq!(state.execution_for("k"), Some("arn:1"));
         assert_eq!(state.evidence, vec![evidence("b", 30)]);
     }
@@ -289,7 +301,7 @@ mod tests {
     fn release_drops_only_unstarted_claims() {
         let mut state = ModelState::default();
         state.claim("pending", "t1", "tok1", Timestamp(1));
-        state.record_start("started", "t2", "tok2", "arn:2", Timestamp(1));
+        state.record_start("started", "t2", "tok2", "arn:2", Timestamp(1), &[]);
         state.release("pending");
         state.release("started");
         assert!(!state.triggers.contains_key("pending"));
@@ -300,8 +312,8 @@ mod tests {
     fn prune_forgets_only_what_is_past_retention() {
         let mut state = ModelState::default();
         let now = Timestamp(TRIGGER_RETENTION.millis() * 2);
-        state.record_start("old", "t1", "tok1", "arn:1", Timestamp(1));
-        state.record_start("new", "t2", "tok2", "arn:2", now.minus(Span::from_secs(60)));
+        state.record_start("old", "t1", "tok1", "arn:1", Timestamp(1), &[]);
+        state.record_start("new", "t2", "tok2", "arn:2", now.minus(Span::from_secs(60)), &[]);
         state.prune(now);
         assert_eq!(state.triggers.keys().collect::<Vec<_>>(), ["new"]);
     }

@@ -9,7 +9,7 @@
 //! empty instead of failing the event.
 
 use crate::error::EventError;
-use crate::field::{describe, last_segment, Object};
+use crate::field::{describe, last_segment, number, quote, Object};
 use serde_json::Value;
 use std::borrow::Cow;
 use trigger_decision::{AlarmChange, AlarmKind, AlarmState, Measurement, Path, Signal};
@@ -30,7 +30,7 @@ const ACCEPTED: &str = "the CloudWatch alarm Lambda-action payload (`source`, `a
 /// action (`Path::AlarmAction`) or by an EventBridge rule (`Path::EventBridge`).
 pub fn decode(event: &Value) -> Result<Signal, EventError> {
     let Some(root) = Object::new(event, "") else {
-        return Err(unrecognised("the event", describe(event)));
+        return Err(unrecognised("", describe(event)));
     };
     if root.get("detail-type").is_some() {
         return decode_eventbridge(&root, Path::EventBridge).map(Signal::Alarm);
@@ -44,21 +44,16 @@ pub fn decode(event: &Value) -> Result<Signal, EventError> {
     if root.get("Records").is_some() {
         found.push_str(" (an SNS or SQS event: SNS alarm notifications go to `sns::decode`)");
     }
-    Err(unrecognised("the event", found))
+    Err(unrecognised("", found))
 }
 
 /// Decodes an EventBridge "CloudWatch Alarm State Change" event found at
 /// `envelope` (the event itself, or an SNS `Message`), reporting `path`.
 pub(crate) fn decode_eventbridge(envelope: &Object<'_>, path: Path) -> Result<AlarmChange, EventError> {
-    let location = if envelope.path().is_empty() {
-        "the event".to_string()
-    } else {
-        format!("`{}`", envelope.path())
-    };
     let detail_type = envelope.required_str("detail-type", "an EventBridge event names its kind in `detail-type`")?;
     if detail_type != STATE_CHANGE_DETAIL_TYPE {
-        let found = format!("an EventBridge event with detail-type {}", crate::field::quote(detail_type));
-        return Err(unrecognised(&location, found));
+        let found = format!("an EventBridge event with detail-type {}", quote(detail_type));
+        return Err(unrecognised(envelope.path(), found));
     }
     // The AWS docs put the alarm in `detail`. aws-lambda-rust-runtime's
     // composite-with-suppressor example puts it in `alarmData` inside the
@@ -93,12 +88,21 @@ fn decode_alarm_data(body: &Object<'_>, alarm_arn: Option<String>, path: Path) -
     let reason_data = state.get("reasonData").and_then(parse_reason_data);
     let reason_data = reason_data.as_deref();
     let configuration = body.object("configuration");
-    let metrics = configuration.as_ref().and_then(|configuration| configuration.array("metrics")).unwrap_or(&[]);
+    let metrics = configuration
+        .as_ref()
+        .and_then(|configuration| configuration.array("metrics"))
+        .unwrap_or(&[]);
     let triggering_alarms = reason_data.map(triggering_alarms).unwrap_or_default();
 
-    let is_composite = configuration.as_ref().is_some_and(|configuration| configuration.get("alarmRule").is_some())
+    let is_composite = configuration
+        .as_ref()
+        .is_some_and(|configuration| configuration.get("alarmRule").is_some())
         || reason_data.is_some_and(|data| data.get("triggeringAlarms").is_some_and(Value::is_array));
-    let kind = if is_composite { AlarmKind::Composite } else { metric_kind(metrics) };
+    let kind = if is_composite {
+        AlarmKind::Composite
+    } else {
+        metric_kind(metrics)
+    };
     let measurement = match kind {
         AlarmKind::Composite => Measurement::default(),
         _ => Measurement {
@@ -153,7 +157,11 @@ fn parse_reason_data(value: &Value) -> Option<Cow<'_, Value>> {
 
 /// Tells metric, metric-math and anomaly-detection alarms apart by their metric queries.
 fn metric_kind(metrics: &[Value]) -> AlarmKind {
-    let expressions = || metrics.iter().filter_map(|query| query.get("expression").and_then(Value::as_str));
+    let expressions = || {
+        metrics
+            .iter()
+            .filter_map(|query| query.get("expression").and_then(Value::as_str))
+    };
     if expressions().any(|expression| expression.contains(ANOMALY_BAND_FUNCTION)) {
         AlarmKind::AnomalyDetection
     } else if metrics
@@ -181,7 +189,11 @@ fn metric_name(kind: AlarmKind, metrics: &[Value]) -> Option<String> {
                 && query.get("expression").is_some_and(Value::is_string)
         });
         returned
-            .or_else(|| metrics.iter().find(|query| query.get("expression").is_some_and(Value::is_string)))
+            .or_else(|| {
+                metrics
+                    .iter()
+                    .find(|query| query.get("expression").is_some_and(Value::is_string))
+            })
             .and_then(|query| query.get("expression"))
             .and_then(Value::as_str)
             .map(str::to_string)
@@ -196,13 +208,13 @@ fn metric_name(kind: AlarmKind, metrics: &[Value]) -> Option<String> {
 fn value_from_reason_data(reason_data: &Value) -> Option<f64> {
     reason_data
         .pointer("/evaluatedDatapoints/0/value")
-        .and_then(crate::field::number)
+        .and_then(number)
         .or_else(|| {
             reason_data
                 .get("recentDatapoints")
                 .and_then(Value::as_array)
                 .and_then(|points| points.last())
-                .and_then(crate::field::number)
+                .and_then(number)
         })
 }
 
@@ -211,8 +223,8 @@ fn value_from_reason_data(reason_data: &Value) -> Option<f64> {
 fn threshold_from_reason_data(reason_data: &Value) -> Option<f64> {
     reason_data
         .get("threshold")
-        .and_then(crate::field::number)
-        .or_else(|| reason_data.pointer("/evaluatedDatapoints/0/threshold").and_then(crate::field::number))
+        .and_then(number)
+        .or_else(|| reason_data.pointer("/evaluatedDatapoints/0/threshold").and_then(number))
 }
 
 /// A composite alarm's children that caused the change, by name (the last `:` segment of each ARN).
@@ -240,9 +252,10 @@ fn has_value(object: &Value, key: &str) -> bool {
     object.get(key).is_some_and(|value| !value.is_null())
 }
 
-fn unrecognised(location: &str, found: String) -> EventError {
+/// `field` is the path of the document that is not an alarm event; empty for the event itself.
+fn unrecognised(field: &str, found: String) -> EventError {
     EventError::UnrecognisedShape {
-        location: location.to_string(),
+        field: field.to_string(),
         wanted: WANTED,
         found,
         accepted: ACCEPTED,

@@ -14,10 +14,10 @@ use thiserror::Error;
 #[derive(Debug, Clone, Error, PartialEq)]
 pub enum EventError {
     /// The event, or an embedded document, is a JSON object but of no shape this decoder knows.
-    #[error("{location} is not {wanted}: found {found}; accepted: {accepted}")]
+    #[error("{} is not {wanted}: found {found}; accepted: {accepted}", location_label(.field))]
     UnrecognisedShape {
-        /// `the event`, or the path of the embedded document, e.g. `Records[1].Sns.Message`.
-        location: String,
+        /// The path of the embedded document, e.g. `Records[1].Sns.Message`; empty for the event itself.
+        field: String,
         /// What the decoder wanted, e.g. `a CloudWatch alarm event`.
         wanted: &'static str,
         found: String,
@@ -82,6 +82,14 @@ pub enum EventError {
     },
 }
 
+fn location_label(field: &str) -> String {
+    if field.is_empty() {
+        "the event".to_string()
+    } else {
+        format!("`{field}`")
+    }
+}
+
 fn message_id_label(message_id: &Option<String>) -> String {
     match message_id {
         Some(id) => format!(", MessageId {id}"),
@@ -94,7 +102,7 @@ impl EventError {
     /// For an SNS record error this is the inner error's field.
     pub fn field(&self) -> Option<&str> {
         match self {
-            EventError::UnrecognisedShape { .. } => None,
+            EventError::UnrecognisedShape { field, .. } => (!field.is_empty()).then_some(field.as_str()),
             EventError::Missing { field, .. }
             | EventError::WrongType { field, .. }
             | EventError::BadTimestamp { field, .. }

@@ -10,7 +10,7 @@
 //! carry the same scheduled time and so give the same dedupe key.
 
 use crate::error::EventError;
-use crate::field::{check_name, describe, last_segment, Object};
+use crate::field::{check_name, describe, last_segment, quote, shorten, Object};
 use serde_json::Value;
 use trigger_decision::{Path, ScheduleTick, Signal};
 
@@ -42,7 +42,7 @@ pub fn decode(event: &Value) -> Result<Signal, EventError> {
 fn decode_scheduled_rule(root: &Object<'_>) -> Result<ScheduleTick, EventError> {
     let detail_type = root.required_str("detail-type", "an EventBridge event names its kind in `detail-type`")?;
     if detail_type != SCHEDULED_EVENT_DETAIL_TYPE {
-        let found = format!("an EventBridge event with detail-type {}", crate::field::quote(detail_type));
+        let found = format!("an EventBridge event with detail-type {}", quote(detail_type));
         return Err(unrecognised(found));
     }
     let resources = root.required("resources", "a scheduled event names its rule's ARN in `resources`")?;
@@ -74,10 +74,13 @@ fn decode_scheduled_rule(root: &Object<'_>) -> Result<ScheduleTick, EventError> 
 fn decode_scheduler_input(root: &Object<'_>) -> Result<ScheduleTick, EventError> {
     // Check both fields for placeholders first: if one was not substituted, neither was the other.
     for key in ["schedule", "scheduled_time"] {
-        if let Some(placeholder) = root.str(key).filter(|text| text.trim().starts_with(SCHEDULER_PLACEHOLDER_PREFIX)) {
+        if let Some(placeholder) = root
+            .str(key)
+            .filter(|text| text.trim().starts_with(SCHEDULER_PLACEHOLDER_PREFIX))
+        {
             return Err(EventError::PlaceholderNotSubstituted {
                 field: root.field_path(key),
-                placeholder: crate::field::shorten(placeholder.trim()),
+                placeholder: shorten(placeholder.trim()),
             });
         }
     }
@@ -108,7 +111,7 @@ fn decode_scheduler_input(root: &Object<'_>) -> Result<ScheduleTick, EventError>
 
 fn unrecognised(found: String) -> EventError {
     EventError::UnrecognisedShape {
-        location: "the event".to_string(),
+        field: String::new(),
         wanted: "a schedule event",
         found,
         accepted: ACCEPTED,

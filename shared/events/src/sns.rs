@@ -16,7 +16,8 @@ use crate::field::{describe, shorten, Object};
 use serde_json::Value;
 use trigger_decision::{AlarmChange, AlarmKind, Measurement, Path, Signal};
 
-const ENVELOPE_ACCEPTED: &str = "an SNS Lambda event `{\"Records\": [{\"EventSource\": \"aws:sns\", \"Sns\": {\"Message\": \
+const ENVELOPE_ACCEPTED: &str =
+    "an SNS Lambda event `{\"Records\": [{\"EventSource\": \"aws:sns\", \"Sns\": {\"Message\": \
                                  ...}}]}` with at least one record";
 
 const MESSAGE_ACCEPTED: &str = "a CloudWatch alarm notification (`AlarmName`, `NewStateValue`, `StateChangeTime`, \
@@ -32,7 +33,7 @@ const ANOMALY_BAND_FUNCTION: &str = "ANOMALY_DETECTION_BAND";
 pub fn decode(event: &Value) -> Result<Vec<Result<Signal, EventError>>, EventError> {
     let Some(root) = Object::new(event, "") else {
         return Err(EventError::UnrecognisedShape {
-            location: "the event".to_string(),
+            field: String::new(),
             wanted: "an SNS event",
             found: describe(event),
             accepted: ENVELOPE_ACCEPTED,
@@ -109,7 +110,7 @@ fn decode_record(index: usize, record: &Value) -> Result<AlarmChange, EventError
         alarm::decode_eventbridge(&message, Path::Sns)
     } else {
         Err(EventError::UnrecognisedShape {
-            location: format!("`{message_path}`"),
+            field: message_path,
             wanted: "a CloudWatch alarm notification",
             found: message.describe(),
             accepted: MESSAGE_ACCEPTED,
@@ -175,7 +176,11 @@ fn decode_notification(message: &Object<'_>) -> Result<AlarmChange, EventError> 
 /// Tells metric, metric-math and anomaly-detection alarms apart by their `Trigger`.
 fn trigger_kind(trigger: &Object<'_>) -> AlarmKind {
     let queries = trigger.array("Metrics").unwrap_or(&[]);
-    let expressions = || queries.iter().filter_map(|query| query.get("Expression").and_then(Value::as_str));
+    let expressions = || {
+        queries
+            .iter()
+            .filter_map(|query| query.get("Expression").and_then(Value::as_str))
+    };
     if expressions().any(|expression| expression.contains(ANOMALY_BAND_FUNCTION)) {
         AlarmKind::AnomalyDetection
     } else if trigger.str("MetricName").is_none() && expressions().next().is_some() {
@@ -202,7 +207,11 @@ fn trigger_metric_name(kind: AlarmKind, trigger: &Object<'_>) -> Option<String> 
                 && query.get("Expression").is_some_and(Value::is_string)
         });
         returned
-            .or_else(|| queries.iter().find(|query| query.get("Expression").is_some_and(Value::is_string)))
+            .or_else(|| {
+                queries
+                    .iter()
+                    .find(|query| query.get("Expression").is_some_and(Value::is_string))
+            })
             .and_then(|query| query.get("Expression"))
             .and_then(Value::as_str)
             .or_else(|| queries.iter().find_map(|query| query.get("Id").and_then(Value::as_str)))
@@ -244,14 +253,20 @@ mod tests {
             "Threshold Crossed: 2 datapoints [0.0 (09/01/23 14:02:00), 1.0 (09/01/23 14:01:00)] were not greater",
             Some(0.0),
         );
-        check("Thresholds Crossed: 1 datapoints [239.0 (25/07/24 07:21:00)] upper thresholds [225.7]", Some(239.0));
+        check(
+            "Thresholds Crossed: 1 datapoints [239.0 (25/07/24 07:21:00)] upper thresholds [225.7]",
+            Some(239.0),
+        );
         check("[16250]", Some(16250.0));
         check("[-3.5e2, 1]", Some(-350.0));
         check("1 missing datapoint was treated as [NonBreaching].", None);
         check("[NaN (04/08/23 12:31:00)]", None);
         check("[]", None);
         check("[16250.0 (04/08/23 12:31:00)", None);
-        check("arn:aws:cloudwatch:us-east-1:123456789012:alarm:child transitioned to ALARM", None);
+        check(
+            "arn:aws:cloudwatch:us-east-1:123456789012:alarm:child transitioned to ALARM",
+            None,
+        );
         check("Insufficient Data: 5 datapoints were unknown.", None);
         check("", None);
         check("]16250.0[", None);

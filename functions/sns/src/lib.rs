@@ -1,0 +1,47 @@
+//! sns-trigger: CloudWatch alarm notifications wrapped in SNS.
+//!
+//! One event may carry several records. A bad record must not cost the good
+//! ones: the good ones are decided and applied first, then the invocation
+//! fails with `InvalidEvent` naming the bad record, so the event is retried
+//! (the good records answer `already-started` on the retry) and finally kept
+//! by the dead-letter queue for a person to look at.
+
+use serde_json::Value;
+use trigger_aws::{respond, Ledger, PipelineStore, Response, Trigger, TriggerError};
+
+/// Decodes every record, decides the good ones, and reports the bad ones.
+pub async fn handle<S: PipelineStore, L: Ledger>(
+    trigger: &Trigger<S, L>,
+    event: &Value,
+) -> Result<Response, TriggerError> {
+    let records = trigger_events::sns::decode(event).map_err(|error| TriggerError::InvalidEvent(error.to_string()))?;
+    let (signals, problems): (Vec<_>, Vec<_>) = records.into_iter().partition(Result::is_ok);
+    let signals: Vec<_> = signals.into_iter().flatten().collect();
+    let response = respond(trigger, &signals).await?;
+    if problems.is_empty() {
+        return Ok(response);
+    }
+    let problems: Vec<String> = problems
+        .into_iter()
+        .filter_map(Result::err)
+        .map(|error| error.to_string())
+        .collect();
+    let decided: Vec<String> = response
+        .decisions
+        .iter()
+        .map(|decision| {
+            format!(
+                "{} {}",
+                decision.model.as_deref().unwrap_or("(no model)"),
+                decision.outcome.as_str()
+            )
+        })
+        .collect();
+    Err(TriggerError::InvalidEvent(format!(
+        "{} of {} SNS records are invalid: {}; the valid ones were decided: [{}]",
+        problems.len(),
+        problems.len() + signals.len(),
+        problems.join("; "),
+        decided.join(", ")
+    )))
+}

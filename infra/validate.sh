@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Lints every CloudFormation/SAM template under infra/.
+#
+# cfn-lint and `sam validate --lint` each catch things the other misses, so
+# both run. cfn-lint is required. sam is optional unless REQUIRE_SAM=1 (set it
+# in CI once requirements-tools.txt is installed there). Exits non-zero on any
+# failure, after checking every template.
+set -euo pipefail
+
+infra_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+# sam refuses to validate without a region; none is needed for linting, so any
+# region will do when the caller has not set one.
+export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
+export SAM_CLI_TELEMETRY="${SAM_CLI_TELEMETRY:-0}"
+
+mapfile -t templates < <(find "$infra_dir" -type f \( -name '*.yaml' -o -name '*.yml' -o -name '*.json' \) \
+    -not -path '*/.aws-sam/*' -print0 | xargs -0 -r grep -l -E 'AWSTemplateFormatVersion|AWS::Serverless' | sort)
+
+if [[ ${#templates[@]} -eq 0 ]]; then
+    echo "validate.sh: no templates found under $infra_dir" >&2
+    exit 1
+fi
+
+if ! command -v cfn-lint >/dev/null 2>&1; then
+    echo "validate.sh: cfn-lint is not on PATH; install it with: python3 -m pip install -r requirements-tools.txt" >&2
+    exit 1
+fi
+
+run_sam=1
+if ! command -v sam >/dev/null 2>&1; then
+    if [[ "${REQUIRE_SAM:-0}" == "1" ]]; then
+        echo "validate.sh: sam is not on PATH and REQUIRE_SAM=1; install it with: python3 -m pip install -r requirements-tools.txt" >&2
+        exit 1
+    fi
+    echo "validate.sh: sam is not on PATH; skipping 'sam validate --lint' (set REQUIRE_SAM=1 to make this an error)" >&2
+    run_sam=0
+fi
+
+failures=0
+for template in "${templates[@]}"; do
+    echo "== cfn-lint $template"
+    if ! cfn-lint -- "$template"; then
+        failures=$((failures + 1))
+    fi
+    if [[ $run_sam -eq 1 ]]; then
+        echo "== sam validate --lint $template"
+        if ! sam validate --lint --template-file "$template"; then
+            failures=$((failures + 1))
+        fi
+    fi
+done
+
+if [[ $failures -gt 0 ]]; then
+    echo "validate.sh: $failures check(s) failed" >&2
+    exit 1
+fi
+echo "validate.sh: ${#templates[@]} template(s) passed"
