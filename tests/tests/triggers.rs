@@ -1,6 +1,9 @@
 //! End-to-end scenarios: the real handlers against a moto server that each
 //! test starts for itself, checked through SageMaker's and S3's own APIs.
 
+// Helpers here are test code too: an unexpected result should fail the test loudly.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
 use anyhow::Result;
 use integration_tests::{cloudwatch_time, fixture, with_state_time, Moto, ALL_PARAMETERS, POLICY};
 use serde_json::Value;
