@@ -256,9 +256,9 @@ pub fn decide(signal: &Signal, model: &ModelPolicy, history: History<'_>, now: T
         Signal::Alarm(_) => ("alarm", signal.summary()),
         Signal::Schedule(tick) => match (model.schedule, fresh_evidence.is_empty()) {
             (ScheduleMode::IfEvidence, true) => {
-                let since = last_start.map_or("ever".to_string(), |at| format!("the last start at {at}"));
+                let since = last_start.map_or("yet".to_string(), |at| format!("since the last start at {at}"));
                 let detail = format!(
-                    "Schedule {} fired but no evidence arrived since {since}; {} does not need retraining.",
+                    "Schedule {} fired but no evidence has arrived {since}; {} does not need retraining.",
                     tick.schedule_name, model.name
                 );
                 return decision(Action::Skip, "no-evidence", detail);

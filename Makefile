@@ -1,0 +1,56 @@
+# The Makefile mirrors CI: `.ci/run` calls `make test`, and the README names
+# `make demo` and `make test` as the two commands a fresh machine needs.
+
+PYTHON ?= python3
+CARGO ?= cargo
+
+# Tools that `make setup` pip-installs land in this interpreter's scripts
+# folder; put it first so the pinned versions are the ones that run.
+PYTHON_SCRIPTS := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_path("scripts"))')
+export PATH := $(PYTHON_SCRIPTS):$(PATH)
+export AWS_EC2_METADATA_DISABLED := true
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: setup build fmt-check clippy cargo-test validate invoke-fixtures test demo release sizes
+
+## setup: pip-install the pinned tools (moto, cargo-lambda, ziglang, cfn-lint, sam); quick when present.
+setup:
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-tools.txt
+
+build:
+	$(CARGO) build --workspace --all-targets
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## cargo-test: unit tests and the integration tests, which start their own moto servers.
+cargo-test:
+	$(CARGO) test --workspace
+
+## validate: cfn-lint and sam validate --lint on every template under infra/.
+validate:
+	REQUIRE_SAM=1 AWS_DEFAULT_REGION=us-east-1 bash infra/validate.sh
+
+## invoke-fixtures: every event fixture through `cargo lambda watch` + `cargo lambda invoke`.
+invoke-fixtures:
+	$(PYTHON) tests/local/local.py fixtures
+
+## test: everything CI checks.
+test: setup fmt-check clippy cargo-test validate invoke-fixtures
+
+## demo: moto + cargo lambda watch + a scripted scenario, printed as a table.
+demo: setup build
+	$(PYTHON) tests/local/local.py demo
+
+## release: the Lambda packages, as `sam build` makes them (arm64, release profile).
+release: setup
+	$(CARGO) lambda build --release --arm64 --output-format zip
+
+## sizes: the zipped size of each function package.
+sizes: release
+	@for zip in $${CARGO_TARGET_DIR:-target}/lambda/*/bootstrap.zip; do \
+		printf '%-20s %8d bytes zipped\n' "$$(basename $$(dirname $$zip))" "$$(stat -c %s $$zip)"; \
+	done

@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""Runs the trigger functions locally, the way Lambda would, against moto.
+
+It starts a moto server on a free loopback port, creates the ledger bucket
+and the pipelines there, serves the functions with `cargo lambda watch`, and
+sends events with `cargo lambda invoke`.
+
+    local.py demo       the scripted scenario from the README, as a table
+    local.py fixtures   every event fixture through the function it is for
+
+Either exits non-zero when an answer is not the expected one.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from datetime import datetime, timezone
+from pathlib import Path
+
+import boto3
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures" / "events"
+HERE = Path(__file__).resolve().parent
+BUCKET = "retrain-ledger"
+PARAMETERS = ["TriggerType", "TriggerReason", "TriggerId", "ModelApprovalStatus", "DataWindowDays"]
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port, process, what, seconds):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"{what} exited with {process.returncode} before it was ready")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    sys.exit(f"{what} did not listen on port {port} within {seconds} s")
+
+
+class LocalStack:
+    """moto plus `cargo lambda watch`, stopped on exit."""
+
+    def __init__(self, policy):
+        self.processes = []
+        self.moto_port = free_port()
+        self.invoke_port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.moto_port}"
+        self.env = dict(
+            os.environ,
+            AWS_ENDPOINT_URL=self.endpoint,
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_REGION="us-east-1",
+            AWS_DEFAULT_REGION="us-east-1",
+            AWS_EC2_METADATA_DISABLED="true",
+            RETRAIN_POLICY_FILE=str(policy),
+            RETRAIN_LEDGER=f"s3://{BUCKET}/ledger",
+            RUST_LOG="warn",
+        )
+        self.env.pop("RETRAIN_POLICY", None)
+        self.pipelines = [model["pipeline"] for model in tomllib.loads(policy.read_text())["model"]]
+        self.logs = tempfile.TemporaryDirectory(prefix="retrain-local-")
+
+    def __enter__(self):
+        self.start("moto", ["moto_server", "-H", "127.0.0.1", "-p", str(self.moto_port)])
+        wait_for_port(self.moto_port, self.processes[-1][1], "moto_server", 60)
+        self.create_resources()
+        self.start("watch", ["cargo", "lambda", "watch", "--invoke-port", str(self.invoke_port), "--ignore-changes"])
+        wait_for_port(self.invoke_port, self.processes[-1][1], "cargo lambda watch", 300)
+        return self
+
+    def __exit__(self, *exc):
+        for _, process in reversed(self.processes):
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                os.killpg(process.pid, signal.SIGKILL)
+        self.logs.cleanup()
+
+    def start(self, name, command):
+        log = open(Path(self.logs.name) / f"{name}.log", "w")
+        process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        self.processes.append((name, process))
+
+    def create_resources(self):
+        session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                        region_name="us-east-1")
+        session.client("s3", endpoint_url=self.endpoint).create_bucket(Bucket=BUCKET)
+        sagemaker = session.client("sagemaker", endpoint_url=self.endpoint)
+        definition = {"Version": "2020-12-01", "Steps": [],
+                      "Parameters": [{"Name": name, "Type": "String"} for name in PARAMETERS]}
+        for pipeline in self.pipelines:
+            sagemaker.create_pipeline(PipelineName=pipeline, PipelineDefinition=json.dumps(definition),
+                                      RoleArn="arn:aws:iam::123456789012:role/retrain-pipeline")
+        self.sagemaker = sagemaker
+
+    def execution_count(self, pipeline):
+        listed = self.sagemaker.list_pipeline_executions(PipelineName=pipeline)
+        return len(listed["PipelineExecutionSummaries"])
+
+    def invoke(self, function, event):
+        """Returns ("ok", response) or (errorType, message)."""
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as data:
+            json.dump(event, data)
+        try:
+            # The first invocation of each function compiles it; later ones take milliseconds.
+            result = subprocess.run(
+                ["cargo", "lambda", "invoke", function, "--invoke-port", str(self.invoke_port),
+                 "--data-file", data.name, "--output-format", "json"],
+                cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=900)
+        finally:
+            os.unlink(data.name)
+        if result.returncode == 0:
+            return "ok", json.loads(result.stdout)
+        return error_of(result.stdout + result.stderr)
+
+
+def error_of(text):
+    """cargo lambda reports a function error as `Error: <errorType>` then the wrapped message."""
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith("Error: "):
+            message = []
+            for part in lines[index + 1:]:
+                part = part.strip()
+                if part.startswith(("×", "│")):
+                    message.append(part.lstrip("×│ ").strip())
+                elif message:
+                    break
+            return line[len("Error: "):].strip(), " ".join(message)
+    return "InvokeFailed", text.strip()
+
+
+def fixture(name):
+    return json.loads((FIXTURES / name).read_text())
+
+
+def function_for(name):
+    if name.startswith(("example-cloudwatch-alarm", "example-eventbridge-alarm")):
+        return "alarm-trigger"
+    if name.startswith("example-sns"):
+        return "sns-trigger"
+    if name.startswith(("example-eventbridge-scheduled", "example-scheduler")):
+        return "schedule-trigger"
+    return None
+
+
+def print_table(headers, rows):
+    widths = [max(len(str(row[i])) for row in [headers] + rows) for i in range(len(headers))]
+    widths[-1] = min(widths[-1], 100)
+    line = lambda row: "  ".join(str(cell)[:widths[i]].ljust(widths[i]) for i, cell in enumerate(row))
+    print(line(headers))
+    print(line(["-" * w for w in widths]))
+    for row in rows:
+        print(line(row))
+
+
+def demo(stack):
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    steps = [
+        ("alarm fires (alarm action)", "alarm-trigger", fixture("example-cloudwatch-alarm-metric.json"), "started"),
+        ("same change via SNS", "sns-trigger", fixture("example-sns-cloudwatch-alarm.json"), "already-started"),
+        ("same change via EventBridge", "alarm-trigger", fixture("example-eventbridge-alarm-state-change.json"),
+         "already-started"),
+        ("alarm returns to OK", "alarm-trigger", fixture("example-cloudwatch-alarm-ok.json"), "ignored"),
+        ("churn schedule, no evidence", "schedule-trigger", {"schedule": "churn-weekly", "scheduled_time": now},
+         "skipped"),
+    ]
+    rows, failures = [], 0
+    for title, function, event, expected in steps:
+        status, answer = stack.invoke(function, event)
+        if status != "ok":
+            rows.append([title, function, status, "", "", answer])
+            failures += 1
+            continue
+        for decision in answer["decisions"]:
+            outcome = decision["outcome"]
+            failures += outcome != expected
+            rows.append([title, function, outcome, decision["reason"], decision["model"] or "-", decision["detail"]])
+    print_table(["step", "function", "outcome", "reason", "model", "why"], rows)
+    executions = stack.execution_count("housing-price-retrain")
+    print(f"\nhousing-price-retrain executions in SageMaker: {executions} (expected 1)")
+    failures += executions != 1
+    return failures
+
+
+def fixtures(stack):
+    rows, failures = [], 0
+    for path in sorted(FIXTURES.glob("*.json")) + sorted((FIXTURES / "invalid").glob("*.json")):
+        name = path.relative_to(FIXTURES).as_posix()
+        function = function_for(path.name)
+        if function is None:
+            # Invalid fixtures are named by what they break; send each to the function it imitates.
+            function = ("sns-trigger" if path.name.startswith("sns") else
+                        "schedule-trigger" if path.name.startswith(("schedule", "scheduler")) else "alarm-trigger")
+        expect_error = name.startswith("invalid/") or "one-bad" in name
+        status, answer = stack.invoke(function, json.loads(path.read_text()))
+        if status == "ok":
+            summary = ", ".join(f"{d['model'] or '-'}: {d['outcome']}/{d['reason']}" for d in answer["decisions"])
+        else:
+            summary = f"{status}: {answer}"
+        good = (status == "InvalidEvent") if expect_error else (status == "ok")
+        failures += not good
+        rows.append([name, function, "ok" if good else "UNEXPECTED", summary])
+    print_table(["fixture", "function", "check", "answer"], rows)
+    return failures
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("mode", choices=["demo", "fixtures"])
+    mode = parser.parse_args().mode
+    for tool in ("moto_server", "cargo"):
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} is not on PATH; run `make setup` first")
+    policy = HERE / ("policy.toml" if mode == "demo" else "fixtures-policy.toml")
+    with LocalStack(policy) as stack:
+        failures = demo(stack) if mode == "demo" else fixtures(stack)
+    print(f"\n{mode}: {'all answers as expected' if failures == 0 else f'{failures} unexpected answer(s)'}")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
