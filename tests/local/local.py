@@ -14,6 +14,7 @@ Either exits non-zero when an answer is not the expected one.
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -58,12 +59,9 @@ class LocalStack:
 
     def __init__(self, policy):
         self.processes = []
-        self.moto_port = free_port()
         self.invoke_port = free_port()
-        self.endpoint = f"http://127.0.0.1:{self.moto_port}"
         self.env = dict(
             os.environ,
-            AWS_ENDPOINT_URL=self.endpoint,
             AWS_ACCESS_KEY_ID="testing",
             AWS_SECRET_ACCESS_KEY="testing",
             AWS_REGION="us-east-1",
@@ -78,8 +76,10 @@ class LocalStack:
         self.logs = tempfile.TemporaryDirectory(prefix="retrain-local-")
 
     def __enter__(self):
-        self.start("moto", ["moto_server", "-H", "127.0.0.1", "-p", str(self.moto_port)])
-        wait_for_port(self.moto_port, self.processes[-1][1], "moto_server", 60)
+        # moto binds a port the kernel picks and names it in its banner.
+        self.start("moto", ["moto_server", "-H", "127.0.0.1", "-p", "0"])
+        self.endpoint = f"http://127.0.0.1:{self.wait_for_banner('moto', 60)}"
+        self.env["AWS_ENDPOINT_URL"] = self.endpoint
         self.create_resources()
         self.start("watch", ["cargo", "lambda", "watch", "--invoke-port", str(self.invoke_port), "--ignore-changes"])
         wait_for_port(self.invoke_port, self.processes[-1][1], "cargo lambda watch", 300)
@@ -93,6 +93,19 @@ class LocalStack:
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 os.killpg(process.pid, signal.SIGKILL)
         self.logs.cleanup()
+
+    def wait_for_banner(self, name, seconds):
+        log = Path(self.logs.name) / f"{name}.log"
+        process = dict(self.processes)[name]
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            match = re.search(r"Running on http://127\.0\.0\.1:(\d+)", log.read_text())
+            if match:
+                return int(match.group(1))
+            if process.poll() is not None:
+                sys.exit(f"{name} exited with {process.returncode}: {log.read_text()}")
+            time.sleep(0.1)
+        sys.exit(f"{name} did not say where it listens within {seconds} s")
 
     def start(self, name, command):
         log = open(Path(self.logs.name) / f"{name}.log", "w")

@@ -11,10 +11,10 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 use serde_json::Value;
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use trigger_aws::lambda::{live_trigger, LiveTrigger};
 use trigger_aws::{Config, S3Location};
 use trigger_decision::Policy;
@@ -55,29 +55,40 @@ pub struct Moto {
 }
 
 impl Moto {
-    /// Starts `moto_server` (or `$MOTO_SERVER`) on a free loopback port and waits until it accepts connections.
+    /// Starts `moto_server` (or `$MOTO_SERVER`) on a port the kernel picks, and
+    /// waits until it says where it listens. Letting moto bind port 0 itself
+    /// avoids the race of picking a free port for it, which parallel tests lose.
     pub fn start() -> Result<Moto> {
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let program = std::env::var("MOTO_SERVER").unwrap_or_else(|_| "moto_server".to_string());
-        let child = Command::new(&program)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let mut child = Command::new(&program)
+            .args(["-H", "127.0.0.1", "-p", "0"])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .with_context(|| format!("cannot run {program}; install it with `make setup`"))?;
+        let stderr = child.stderr.take().context("moto's stderr")?;
+        let (found, port) = std::sync::mpsc::channel();
+        // Read the banner for the port, then keep draining the request log so moto never blocks on a full pipe.
+        std::thread::spawn(move || {
+            let mut found = Some(found);
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(port) = line.split("Running on http://127.0.0.1:").nth(1) {
+                    if let Some(found) = found.take() {
+                        let _ = found.send(port.trim().to_string());
+                    }
+                }
+            }
+        });
         let mut moto = Moto {
             child,
-            endpoint: format!("http://127.0.0.1:{port}"),
+            endpoint: String::new(),
         };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Some(status) = moto.child.try_wait()? {
-                bail!("{program} exited with {status} before accepting connections");
-            }
-            if Instant::now() > deadline {
-                bail!("{program} did not accept connections on port {port} within 60 s");
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        match port.recv_timeout(Duration::from_secs(60)) {
+            Ok(port) => moto.endpoint = format!("http://127.0.0.1:{port}"),
+            Err(_) => match moto.child.try_wait()? {
+                Some(status) => bail!("{program} exited with {status} before listening"),
+                None => bail!("{program} did not say where it listens within 60 s"),
+            },
         }
         Ok(moto)
     }
