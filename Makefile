@@ -54,3 +54,23 @@ sizes: release
 	@for zip in $${CARGO_TARGET_DIR:-target}/lambda/*/bootstrap.zip; do \
 		printf '%-20s %8d bytes zipped\n' "$$(basename $$(dirname $$zip))" "$$(stat -c %s $$zip)"; \
 	done
+
+# Performance (bench/, issue 6); the README's "Performance" section shows the table.
+BENCH_RESULTS = $${CARGO_TARGET_DIR:-target}/bench
+BENCH_FUNCTIONS = -p alarm-trigger -p sns-trigger -p schedule-trigger
+
+.PHONY: bench bench-coldstart
+
+## bench-coldstart: each function's release binary and the Python/boto3 reference, 20 fresh processes each, against moto.
+bench-coldstart: setup
+	$(CARGO) build --release $(BENCH_FUNCTIONS)
+	$(PYTHON) bench/coldstart.py --rounds 20 --json $(BENCH_RESULTS)/coldstart.json
+
+## bench: the arm64 packages, criterion (decode + decide per event shape), the cold starts; one table.
+## One step after another, so no measurement shares the cores with a build.
+bench: setup
+	$(CARGO) lambda build --release --arm64 --output-format zip
+	$(CARGO) build --release $(BENCH_FUNCTIONS)
+	$(CARGO) bench -p trigger-bench --bench decide
+	$(PYTHON) bench/coldstart.py --rounds 20 --json $(BENCH_RESULTS)/coldstart.json
+	$(PYTHON) bench/report.py --coldstart $(BENCH_RESULTS)/coldstart.json

@@ -1,10 +1,23 @@
 #!/usr/bin/env bash
-# Lints every CloudFormation/SAM template under infra/.
+# Lints every CloudFormation/SAM template under infra/, then checks the
+# reference pipeline in infra/pipeline/.
 #
 # cfn-lint and `sam validate --lint` each catch things the other misses, so
 # both run. cfn-lint is required. sam is optional unless REQUIRE_SAM=1 (set it
-# in CI once requirements-tools.txt is installed there). Exits non-zero on any
-# failure, after checking every template.
+# in CI once requirements-tools.txt is installed there).
+#
+# check_template.py then checks the stack's own rules on template.yaml: no
+# mutating IAM action on "*", the functions' S3 and SageMaker access scoped to
+# the ledger prefix and pipeline ARNs, a dead-letter queue or on-failure
+# destination on every asynchronous path, an alarm on every queue, and an
+# InvalidEvent metric filter on every function's log group.
+#
+# The pipeline checks need only python3 and its standard library:
+# check_definition.py (every trigger parameter declared, every reference
+# resolves, the template's embedded copy matches the file), a compile of the
+# processing scripts, and their tests on small local data.
+#
+# Exits non-zero on any failure, after running every check.
 set -euo pipefail
 
 infra_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -51,8 +64,32 @@ for template in "${templates[@]}"; do
     fi
 done
 
+echo "== check_template.py (least privilege, no lost events)"
+if ! python3 -B "$infra_dir/check_template.py" "$infra_dir/template.yaml"; then
+    failures=$((failures + 1))
+fi
+
+pipeline_dir="$infra_dir/pipeline"
+echo "== check_definition.py (pipeline definitions)"
+if ! python3 "$pipeline_dir/check_definition.py" --template "$infra_dir/template.yaml"; then
+    failures=$((failures + 1))
+fi
+# compile() rather than py_compile, so no __pycache__ lands in code/, which is
+# uploaded to S3 as it is.
+echo "== compile pipeline/code/*.py"
+if ! python3 -c 'import sys
+for path in sys.argv[1:]:
+    with open(path) as handle:
+        compile(handle.read(), path, "exec")' "$pipeline_dir"/code/*.py; then
+    failures=$((failures + 1))
+fi
+echo "== test_code.py (processing scripts on local data)"
+if ! python3 -B "$pipeline_dir/test_code.py"; then
+    failures=$((failures + 1))
+fi
+
 if [[ $failures -gt 0 ]]; then
     echo "validate.sh: $failures check(s) failed" >&2
     exit 1
 fi
-echo "validate.sh: ${#templates[@]} template(s) passed"
+echo "validate.sh: ${#templates[@]} template(s) and the reference pipeline passed"

@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 import tomllib
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import boto3
@@ -166,6 +166,78 @@ def fixture(name):
     return json.loads((FIXTURES / name).read_text())
 
 
+# An event's own time, the one its dedupe key and the stale check read, as "<offset><ms>".
+TIMESTAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})$")
+
+
+def parse_time(text):
+    """The instant of an RFC 3339 or CloudWatch (`+0000`) timestamp, or None (no offset, a placeholder...)."""
+    match = TIMESTAMP.match(text) if isinstance(text, str) else None
+    if not match:
+        return None
+    base, fraction, offset = match.groups()
+    try:
+        instant = datetime.strptime(base + offset.replace("Z", "+0000"), "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        return None
+    return instant + timedelta(milliseconds=int((fraction or "0")[:3].ljust(3, "0")))
+
+
+def event_time_slots(event):
+    """(object, key) of every field holding an event's own time: the alarm state timestamp of every
+    envelope, SNS `StateChangeTime`, a scheduled rule's `time`, a Scheduler input's `scheduled_time`.
+    SNS messages are JSON inside a string; they are parsed and yielded as (record["Sns"], None)."""
+    if not isinstance(event, dict):
+        return
+    for envelope in ("alarmData", "detail"):
+        state = event.get(envelope, {}).get("state") if isinstance(event.get(envelope), dict) else None
+        if isinstance(state, dict) and "timestamp" in state:
+            yield state, "timestamp"
+    if "StateChangeTime" in event:
+        yield event, "StateChangeTime"
+    if event.get("detail-type") == "Scheduled Event" and "time" in event:
+        yield event, "time"
+    if "scheduled_time" in event:
+        yield event, "scheduled_time"
+
+
+def freshen(events, now=None):
+    """The events with their own times moved to the last minutes before now, keeping their order and
+    which of them are equal, so one state change sent three ways still shares one dedupe key.
+
+    The fixtures carry 2023 and 2024 times, which the functions ignore as stale beyond the policy's
+    `max_event_age` (24h by default). Times that do not parse (no offset, a placeholder) are left as
+    they are, so an invalid fixture stays invalid."""
+    now = now or datetime.now(timezone.utc)
+    events = json.loads(json.dumps(events))
+    messages = []  # (sns object, parsed message) for every SNS record carrying JSON
+    slots = []
+    for event in events:
+        slots.extend(event_time_slots(event))
+        for record in event.get("Records", []) if isinstance(event, dict) else []:
+            sns = record.get("Sns") if isinstance(record, dict) else None
+            if isinstance(sns, dict) and isinstance(sns.get("Message"), str):
+                try:
+                    message = json.loads(sns["Message"])
+                except ValueError:
+                    continue
+                messages.append((sns, message))
+                slots.extend(event_time_slots(message))
+    instants = sorted({instant for slot in slots if (instant := parse_time(slot[0][slot[1]])) is not None})
+    moved = {instant: now - timedelta(minutes=len(instants) - rank) for rank, instant in enumerate(instants)}
+    for container, key in slots:
+        old = container[key]
+        instant = parse_time(old)
+        if instant is None:
+            continue
+        new = moved[instant].astimezone(timezone.utc)
+        suffix = "+0000" if re.search(r"[+-]\d{4}$", old) else "Z"
+        container[key] = new.strftime("%Y-%m-%dT%H:%M:%S.") + f"{new.microsecond // 1000:03d}" + suffix
+    for sns, message in messages:
+        sns["Message"] = json.dumps(message)
+    return events
+
+
 def function_for(name):
     if name.startswith(("example-cloudwatch-alarm", "example-eventbridge-alarm")):
         return "alarm-trigger"
@@ -188,12 +260,15 @@ def print_table(headers, rows):
 
 def demo(stack):
     now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # The fixtures' 2023 state changes, moved to the last minutes: older ones would be ignored as stale.
+    metric, sns, eventbridge, ok = freshen([
+        fixture("example-cloudwatch-alarm-metric.json"), fixture("example-sns-cloudwatch-alarm.json"),
+        fixture("example-eventbridge-alarm-state-change.json"), fixture("example-cloudwatch-alarm-ok.json")])
     steps = [
-        ("alarm fires (alarm action)", "alarm-trigger", fixture("example-cloudwatch-alarm-metric.json"), "started"),
-        ("same change via SNS", "sns-trigger", fixture("example-sns-cloudwatch-alarm.json"), "already-started"),
-        ("same change via EventBridge", "alarm-trigger", fixture("example-eventbridge-alarm-state-change.json"),
-         "already-started"),
-        ("alarm returns to OK", "alarm-trigger", fixture("example-cloudwatch-alarm-ok.json"), "ignored"),
+        ("alarm fires (alarm action)", "alarm-trigger", metric, "started"),
+        ("same change via SNS", "sns-trigger", sns, "already-started"),
+        ("same change via EventBridge", "alarm-trigger", eventbridge, "already-started"),
+        ("alarm returns to OK", "alarm-trigger", ok, "ignored"),
         ("churn schedule, no evidence", "schedule-trigger", {"schedule": "churn-weekly", "scheduled_time": now},
          "skipped"),
     ]
@@ -217,7 +292,10 @@ def demo(stack):
 
 def fixtures(stack):
     rows, failures = [], 0
-    for path in sorted(FIXTURES.glob("*.json")) + sorted((FIXTURES / "invalid").glob("*.json")):
+    paths = sorted(FIXTURES.glob("*.json")) + sorted((FIXTURES / "invalid").glob("*.json"))
+    # Fresh times show real decisions rather than `ignored/stale`; equal times stay equal across fixtures.
+    events = freshen([json.loads(path.read_text()) for path in paths])
+    for path, event in zip(paths, events):
         name = path.relative_to(FIXTURES).as_posix()
         function = function_for(path.name)
         if function is None:
@@ -225,7 +303,7 @@ def fixtures(stack):
             function = ("sns-trigger" if path.name.startswith("sns") else
                         "schedule-trigger" if path.name.startswith(("schedule", "scheduler")) else "alarm-trigger")
         expect_error = name.startswith("invalid/") or "one-bad" in name
-        status, answer = stack.invoke(function, json.loads(path.read_text()))
+        status, answer = stack.invoke(function, event)
         if status == "ok":
             summary = ", ".join(f"{d['model'] or '-'}: {d['outcome']}/{d['reason']}" for d in answer["decisions"])
         else:

@@ -1,9 +1,12 @@
 //! The integration-test harness: a moto server per test on a free loopback
 //! port, SDK clients pointed at it with fake credentials, the pipelines and
-//! ledger bucket the scenarios need, and the event fixtures.
+//! ledger bucket the scenarios need, and the event fixtures. `fault` puts a
+//! fault-injecting proxy between the functions and moto.
 
 // This library only serves tests: a missing or broken fixture should fail the test at once.
 #![allow(clippy::panic)]
+
+pub mod fault;
 
 use anyhow::{bail, Context, Result};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -256,6 +259,37 @@ pub fn with_state_time(mut event: Value, timestamp: &str) -> Value {
         }
     }
     event
+}
+
+/// Replaces the alarm state timestamp inside every SNS record's `Message`
+/// (`StateChangeTime` of a CloudWatch notification, or `detail.state.timestamp`
+/// of an EventBridge event sent to SNS). Records without one are left alone.
+pub fn with_sns_state_time(mut event: Value, timestamp: &str) -> Value {
+    let Some(records) = event.get_mut("Records").and_then(Value::as_array_mut) else {
+        return event;
+    };
+    for record in records {
+        let Some(slot) = record.pointer_mut("/Sns/Message") else {
+            continue;
+        };
+        let Some(mut message) = slot.as_str().and_then(|text| serde_json::from_str::<Value>(text).ok()) else {
+            continue;
+        };
+        for pointer in ["/StateChangeTime", "/detail/state/timestamp"] {
+            if let Some(time) = message.pointer_mut(pointer) {
+                *time = Value::String(timestamp.to_string());
+            }
+        }
+        *slot = Value::String(message.to_string());
+    }
+    event
+}
+
+/// The epoch milliseconds of a timestamp as the decoders read it, e.g. for a dedupe key.
+pub fn millis_of(timestamp: &str) -> i64 {
+    trigger_events::timestamp::parse(timestamp)
+        .unwrap_or_else(|| panic!("{timestamp:?} is not a timestamp"))
+        .millis()
 }
 
 /// An RFC 3339 timestamp `seconds_ago` before now, in CloudWatch's own format.

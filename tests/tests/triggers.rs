@@ -5,7 +5,9 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 use anyhow::Result;
-use integration_tests::{cloudwatch_time, fixture, with_state_time, Moto, ALL_PARAMETERS, POLICY};
+use integration_tests::{
+    cloudwatch_time, fixture, millis_of, with_sns_state_time, with_state_time, Moto, ALL_PARAMETERS, POLICY,
+};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,7 +38,7 @@ fn outcome(response: Result<Response, TriggerError>) -> (Outcome, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_alarm_starts_the_pipeline_with_trigger_parameters() -> Result<()> {
     let (moto, trigger) = setup().await?;
-    let decision = single(alarm_trigger::handle(&trigger, &fixture("example-cloudwatch-alarm-metric.json")).await);
+    let decision = single(alarm_trigger::handle(&trigger, &fresh_alarm()).await);
     assert_eq!(
         (decision.outcome, decision.reason.as_str()),
         (Outcome::Started, "alarm")
@@ -74,7 +76,7 @@ async fn a_pipeline_without_the_optional_trigger_parameters_still_starts() -> Re
     let moto = Moto::start()?;
     moto.create(&[PIPELINE], &["DataWindowDays"]).await?;
     let trigger = moto.trigger(POLICY, false).await?;
-    let decision = single(alarm_trigger::handle(&trigger, &fixture("example-cloudwatch-alarm-metric.json")).await);
+    let decision = single(alarm_trigger::handle(&trigger, &fresh_alarm()).await);
     assert_eq!(decision.outcome, Outcome::Started);
     let parameters = moto.parameters(&decision.execution_arn.unwrap_or_default()).await?;
     assert_eq!(parameters, vec![("DataWindowDays".to_string(), "30".to_string())]);
@@ -84,11 +86,11 @@ async fn a_pipeline_without_the_optional_trigger_parameters_still_starts() -> Re
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_state_change_by_all_three_paths_starts_once() -> Result<()> {
     let (moto, trigger) = setup().await?;
-    let first = single(alarm_trigger::handle(&trigger, &fixture("example-cloudwatch-alarm-metric.json")).await);
-    let by_sns = single(sns_trigger::handle(&trigger, &fixture("example-sns-cloudwatch-alarm.json")).await);
-    let by_eventbridge =
-        single(alarm_trigger::handle(&trigger, &fixture("example-eventbridge-alarm-state-change.json")).await);
-    let again = single(alarm_trigger::handle(&trigger, &fixture("example-cloudwatch-alarm-metric.json")).await);
+    let [by_action, by_sns, by_eventbridge] = one_state_change_three_ways(&cloudwatch_time(60));
+    let first = single(alarm_trigger::handle(&trigger, &by_action).await);
+    let by_sns = single(sns_trigger::handle(&trigger, &by_sns).await);
+    let by_eventbridge = single(alarm_trigger::handle(&trigger, &by_eventbridge).await);
+    let again = single(alarm_trigger::handle(&trigger, &by_action).await);
     assert_eq!(first.outcome, Outcome::Started);
     for repeat in [&by_sns, &by_eventbridge, &again] {
         assert_eq!(repeat.outcome, Outcome::AlreadyStarted, "{repeat:?}");
@@ -103,11 +105,8 @@ async fn one_state_change_by_all_three_paths_starts_once() -> Result<()> {
 async fn twenty_concurrent_deliveries_start_exactly_one_execution() -> Result<()> {
     let (moto, trigger) = setup().await?;
     let trigger = Arc::new(trigger);
-    let events = [
-        ("alarm", fixture("example-cloudwatch-alarm-metric.json")),
-        ("sns", fixture("example-sns-cloudwatch-alarm.json")),
-        ("alarm", fixture("example-eventbridge-alarm-state-change.json")),
-    ];
+    let [by_action, by_sns, by_eventbridge] = one_state_change_three_ways(&cloudwatch_time(60));
+    let events = [("alarm", by_action), ("sns", by_sns), ("alarm", by_eventbridge)];
     let mut deliveries = tokio::task::JoinSet::new();
     for delivery in 0..20 {
         let (function, event) = events[delivery % events.len()].clone();
@@ -219,10 +218,11 @@ async fn a_deferred_alarm_lets_the_next_schedule_start() -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn non_evidence_is_ignored_or_skipped_and_starts_nothing() -> Result<()> {
     let (moto, trigger) = setup().await?;
-    let ok = single(alarm_trigger::handle(&trigger, &fixture("example-cloudwatch-alarm-ok.json")).await);
+    let recovered = with_state_time(fixture("example-cloudwatch-alarm-ok.json"), &cloudwatch_time(30));
+    let ok = single(alarm_trigger::handle(&trigger, &recovered).await);
     assert_eq!((ok.outcome, ok.reason.as_str()), (Outcome::Ignored, "not-alarm-state"));
 
-    let mut unknown = fixture("example-cloudwatch-alarm-metric.json");
+    let mut unknown = fresh_alarm();
     unknown["alarmData"]["alarmName"] = Value::String("some-other-alarm".into());
     let ignored = single(alarm_trigger::handle(&trigger, &unknown).await);
     assert_eq!(
@@ -230,7 +230,9 @@ async fn non_evidence_is_ignored_or_skipped_and_starts_nothing() -> Result<()> {
         (Outcome::Ignored, "no-matching-model", None)
     );
 
-    let skipped = single(schedule_trigger::handle(&trigger, &fixture("example-scheduler-input.json")).await);
+    let mut tick = fixture("example-scheduler-input.json");
+    tick["scheduled_time"] = schedule_now()["scheduled_time"].clone();
+    let skipped = single(schedule_trigger::handle(&trigger, &tick).await);
     assert_eq!(
         (skipped.outcome, skipped.reason.as_str()),
         (Outcome::Skipped, "no-evidence")
@@ -244,7 +246,7 @@ async fn dry_run_decides_but_starts_and_records_nothing() -> Result<()> {
     let moto = Moto::start()?;
     moto.create(&[PIPELINE], &ALL_PARAMETERS).await?;
     let trigger = moto.trigger(POLICY, true).await?;
-    let decision = single(alarm_trigger::handle(&trigger, &fixture("example-cloudwatch-alarm-metric.json")).await);
+    let decision = single(alarm_trigger::handle(&trigger, &fresh_alarm()).await);
     assert_eq!(
         (decision.outcome, decision.reason.as_str()),
         (Outcome::DryRun, "dry-run")
@@ -262,7 +264,7 @@ async fn dry_run_decides_but_starts_and_records_nothing() -> Result<()> {
 async fn an_outage_gives_transient_and_records_nothing() -> Result<()> {
     let (mut moto, trigger) = setup().await?;
     moto.stop();
-    let error = alarm_trigger::handle(&trigger, &fixture("example-cloudwatch-alarm-metric.json"))
+    let error = alarm_trigger::handle(&trigger, &fresh_alarm())
         .await
         .expect_err("moto is down");
     assert_eq!(error.error_type(), "Transient", "{error}");
@@ -273,7 +275,11 @@ async fn an_outage_gives_transient_and_records_nothing() -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_sns_record_is_reported_after_the_good_ones_are_decided() -> Result<()> {
     let (moto, trigger) = setup().await?;
-    let error = sns_trigger::handle(&trigger, &fixture("example-sns-multiple-records-one-bad.json"))
+    let event = with_sns_state_time(
+        fixture("example-sns-multiple-records-one-bad.json"),
+        &cloudwatch_time(60),
+    );
+    let error = sns_trigger::handle(&trigger, &event)
         .await
         .expect_err("one record is bad");
     assert_eq!(error.error_type(), "InvalidEvent");
@@ -325,7 +331,7 @@ async fn one_alarm_bound_to_two_models_starts_each_pipeline() -> Result<()> {
     moto.create(&[PIPELINE, "churn-retrain"], &ALL_PARAMETERS).await?;
     let policy = format!("{POLICY}\n[[model]]\nname = \"churn\"\npipeline = \"churn-retrain\"\nalarms = [\"housing-price-mae-high\"]\napproval = \"auto\"\n");
     let trigger = moto.trigger(&policy, false).await?;
-    let response = alarm_trigger::handle(&trigger, &fixture("example-cloudwatch-alarm-metric.json")).await?;
+    let response = alarm_trigger::handle(&trigger, &fresh_alarm()).await?;
     let outcomes: Vec<_> = response
         .decisions
         .iter()
@@ -353,12 +359,13 @@ async fn one_alarm_bound_to_two_models_starts_each_pipeline() -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_claim_left_by_a_dead_process_is_taken_over_after_its_lease() -> Result<()> {
     let (moto, mut trigger) = setup().await?;
-    let event = fixture("example-cloudwatch-alarm-metric.json");
+    let state_time = cloudwatch_time(60);
+    let event = with_state_time(fixture("example-cloudwatch-alarm-metric.json"), &state_time);
     // Learn the trigger's key from a dry run, then plant a claim as a process
     // that died after claiming would have left it.
     let dry = moto.trigger(POLICY, true).await?;
     let trigger_id = single(alarm_trigger::handle(&dry, &event).await).trigger_id;
-    let key = "alarm/housing-price-mae-high/1691152575490";
+    let key = &format!("alarm/housing-price-mae-high/{}", millis_of(&state_time));
     let token = trigger_decision::key::client_request_token(PIPELINE, key);
     let claim = |claimed_at: i64| serde_json::json!({"triggers": {key: {"trigger_id": trigger_id, "client_request_token": token, "claimed_at": claimed_at}}, "evidence": []});
 
@@ -387,7 +394,8 @@ async fn a_claim_left_by_a_dead_process_is_taken_over_after_its_lease() -> Resul
 async fn a_start_the_ledger_never_recorded_is_recognised_not_repeated() -> Result<()> {
     let (moto, trigger) = setup().await?;
     // SageMaker accepted the start, then the process died before the ledger write.
-    let key = "alarm/housing-price-mae-high/1691152575490";
+    let state_time = cloudwatch_time(60);
+    let key = &format!("alarm/housing-price-mae-high/{}", millis_of(&state_time));
     let token = trigger_decision::key::client_request_token(PIPELINE, key);
     let started = moto
         .sagemaker()
@@ -398,7 +406,8 @@ async fn a_start_the_ledger_never_recorded_is_recognised_not_repeated() -> Resul
         .client_request_token(&token)
         .send()
         .await?;
-    let decision = single(sns_trigger::handle(&trigger, &fixture("example-sns-cloudwatch-alarm.json")).await);
+    let event = with_sns_state_time(fixture("example-sns-cloudwatch-alarm.json"), &state_time);
+    let decision = single(sns_trigger::handle(&trigger, &event).await);
     assert_eq!(decision.outcome, Outcome::AlreadyStarted);
     assert_eq!(decision.execution_arn.as_deref(), started.pipeline_execution_arn());
     assert_eq!(moto.executions(PIPELINE).await?.len(), 1);
@@ -415,13 +424,76 @@ async fn a_corrupt_ledger_object_is_an_error_not_a_reset() -> Result<()> {
     let (moto, trigger) = setup().await?;
     moto.put_ledger_object("housing-price", "{\"triggers\": {\"alarm/x\": ")
         .await?;
-    let error = alarm_trigger::handle(&trigger, &fixture("example-cloudwatch-alarm-metric.json"))
+    let error = alarm_trigger::handle(&trigger, &fresh_alarm())
         .await
         .expect_err("the ledger is unreadable");
     assert_eq!(error.error_type(), "LedgerCorrupt");
     assert!(error.to_string().contains("ledger/state/housing-price.json"), "{error}");
     assert!(moto.executions(PIPELINE).await?.is_empty());
     Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_truncated_or_mistyped_ledger_object_is_an_error_not_a_reset() -> Result<()> {
+    let (moto, trigger) = setup().await?;
+    let event = fresh_alarm();
+    let started = single(alarm_trigger::handle(&trigger, &event).await);
+    assert_eq!(started.outcome, Outcome::Started);
+    let recorded = moto.ledger_object("housing-price").await?.to_string();
+    assert!(recorded.is_ascii(), "cut at any byte: {recorded}");
+
+    // The object as a write cut short would leave it, and as a hand edit could leave it.
+    let bodies = [
+        String::new(),
+        recorded[..1].to_string(),
+        recorded[..recorded.len() / 2].to_string(),
+        recorded[..recorded.len() - 1].to_string(),
+        "null".to_string(),
+        "[]".to_string(),
+        r#"{"triggers": [], "evidence": []}"#.to_string(),
+        r#"{"triggers": {}, "evidence": [], "colour": "red"}"#.to_string(),
+    ];
+    for body in &bodies {
+        moto.put_ledger_object("housing-price", body).await?;
+        let Err(error) = alarm_trigger::handle(&trigger, &event).await else {
+            panic!("a ledger object {body:?} was read as valid")
+        };
+        assert_eq!(error.error_type(), "LedgerCorrupt", "{body:?}: {error}");
+        assert!(
+            error.to_string().contains("ledger/state/housing-price.json") && error.to_string().contains("repair"),
+            "{error}"
+        );
+    }
+    assert_eq!(
+        moto.executions(PIPELINE).await?.len(),
+        1,
+        "nothing started while the ledger was unreadable"
+    );
+
+    // Restored, the same delivery finds its record again.
+    moto.put_ledger_object("housing-price", &recorded).await?;
+    let again = single(alarm_trigger::handle(&trigger, &event).await);
+    assert_eq!(
+        (again.outcome, again.execution_arn),
+        (Outcome::AlreadyStarted, started.execution_arn)
+    );
+    Ok(())
+}
+
+/// The metric alarm fixture, its state change a minute ago: fixtures carry 2023
+/// timestamps, which are stale beyond the default 24h maximum event age.
+fn fresh_alarm() -> Value {
+    with_state_time(fixture("example-cloudwatch-alarm-metric.json"), &cloudwatch_time(60))
+}
+
+/// One state change of housing-price-mae-high at `state_time`, as the alarm
+/// action, SNS and EventBridge deliver it.
+fn one_state_change_three_ways(state_time: &str) -> [Value; 3] {
+    [
+        with_state_time(fixture("example-cloudwatch-alarm-metric.json"), state_time),
+        with_sns_state_time(fixture("example-sns-cloudwatch-alarm.json"), state_time),
+        with_state_time(fixture("example-eventbridge-alarm-state-change.json"), state_time),
+    ]
 }
 
 /// An EventBridge Scheduler input for the housing-price schedule, firing now.

@@ -12,7 +12,7 @@ use trigger_decision::Route;
 use trigger_decision::{
     decide, key, lookback, precheck, route, Action, Decision, History, ModelPolicy, Outcome, Policy,
 };
-use trigger_decision::{Signal, Span, Timestamp};
+use trigger_decision::{Path, Signal, Span, Timestamp};
 
 /// How long a claim without a recorded start holds off other invocations.
 /// Longer than a start takes (one SageMaker call with the SDK's retries),
@@ -91,7 +91,7 @@ impl<S: PipelineStore, L: Ledger> Trigger<S, L> {
     }
 
     async fn handle_for(&self, signal: &Signal, model: &ModelPolicy) -> Result<DecisionRecord, TriggerError> {
-        if let Some(decision) = precheck(signal, model) {
+        if let Some(decision) = precheck(signal, model, now()) {
             return Ok(emit(signal, decision, None, None));
         }
         let dedupe_key = signal.dedupe_key();
@@ -172,7 +172,7 @@ impl<S: PipelineStore, L: Ledger> Trigger<S, L> {
                     let execution_arn = execution_arn.clone();
                     return Ok(emit(signal, decision, None, Some(execution_arn)));
                 }
-                Action::Defer(Some(evidence)) if !self.dry_run => {
+                Action::Defer(Some(evidence)) | Action::Skip(Some(evidence)) if !self.dry_run => {
                     state.prune(now);
                     if state.keep_evidence(evidence.clone())
                         && self.ledger.store(&model.name, &state, etag.as_ref()).await? == Write::Conflict
@@ -242,7 +242,17 @@ fn emit(
 /// block into the metric `RetrainTriggers/Decisions` by `Model` and
 /// `Outcome`, and keeps the other fields searchable in Logs Insights.
 pub fn decision_log_line(record: &DecisionRecord, signal: &Signal, at: Timestamp) -> String {
-    let line = serde_json::json!({
+    let context = serde_json::json!({
+        "trigger_type": signal.trigger_type().to_string(),
+        "path": signal.path().as_str(),
+        "dedupe_key": signal.dedupe_key(),
+        "signal": signal.summary(),
+    });
+    log_line(record, context, at)
+}
+
+fn log_line(record: &DecisionRecord, context: serde_json::Value, at: Timestamp) -> String {
+    let mut line = serde_json::json!({
         "_aws": {
             "Timestamp": at.millis(),
             "CloudWatchMetrics": [{
@@ -259,10 +269,42 @@ pub fn decision_log_line(record: &DecisionRecord, signal: &Signal, at: Timestamp
         "detail": record.detail,
         "trigger_id": record.trigger_id,
         "execution_arn": record.execution_arn,
-        "trigger_type": signal.trigger_type().to_string(),
-        "path": signal.path().as_str(),
-        "dedupe_key": signal.dedupe_key(),
-        "signal": signal.summary(),
     });
+    if let (Some(line), serde_json::Value::Object(context)) = (line.as_object_mut(), context) {
+        line.extend(context);
+    }
+    // A stale event is also counted on its own, by model, so late deliveries can be alarmed on.
+    if record.reason == "stale" {
+        if let Some(fields) = line.as_object_mut() {
+            fields.insert("StaleEvent".to_string(), serde_json::json!(1));
+        }
+        if let Some(directives) = line
+            .pointer_mut("/_aws/CloudWatchMetrics")
+            .and_then(|d| d.as_array_mut())
+        {
+            directives.push(serde_json::json!({
+                "Namespace": "RetrainTriggers",
+                "Dimensions": [["Model"]],
+                "Metrics": [{"Name": "StaleEvent", "Unit": "Count"}],
+            }));
+        }
+    }
     line.to_string()
+}
+
+/// The decision for a valid input that carries no signal, such as a monitoring
+/// job that did not complete or an object that is not a report: `ignored`,
+/// for no model, logged like every other decision.
+pub fn ignore_input(reason: &str, detail: String, input_id: &str, path: Path) -> DecisionRecord {
+    let record = DecisionRecord {
+        model: None,
+        outcome: Outcome::Ignored,
+        reason: reason.to_string(),
+        detail,
+        trigger_id: key::trigger_id(input_id),
+        execution_arn: None,
+    };
+    let context = serde_json::json!({"path": path.as_str(), "input": input_id});
+    println!("{}", log_line(&record, context, now()));
+    record
 }

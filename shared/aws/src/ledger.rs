@@ -187,6 +187,11 @@ impl S3Ledger {
         S3Ledger { client, location }
     }
 
+    /// The S3 client, for other readers that share the function's connection pool.
+    pub fn client(&self) -> &aws_sdk_s3::Client {
+        &self.client
+    }
+
     pub fn state_key(&self, model: &str) -> String {
         self.location.key(&format!("state/{model}.json"))
     }
@@ -224,10 +229,14 @@ impl Ledger for S3Ledger {
                 )
             })?
             .into_bytes();
-        let state: ModelState = serde_json::from_slice(&body).map_err(|error| TriggerError::LedgerCorrupt {
-            key: format!("s3://{}/{key}", self.location.bucket),
-            message: error.to_string(),
-        })?;
+        // Through a JSON object first: serde would also read a struct from an
+        // array, so `[]` would pass as an empty ledger, a silent reset.
+        let state: ModelState = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&body)
+            .and_then(|fields| serde_json::from_value(serde_json::Value::Object(fields)))
+            .map_err(|error| TriggerError::LedgerCorrupt {
+                key: format!("s3://{}/{key}", self.location.bucket),
+                message: error.to_string(),
+            })?;
         let Some(etag) = etag else {
             return Err(TriggerError::transient(
                 format!("S3 GetObject s3://{}/{key}", self.location.bucket),

@@ -2,6 +2,7 @@
 //!
 //! - `store`: SageMaker pipelines behind the `PipelineStore` trait;
 //! - `ledger`: per-model state in S3 behind the `Ledger` trait, with conditional writes;
+//! - `reports`: drift report statistics read from S3, turned into drift signals;
 //! - `engine`: gather history, call `trigger_decision::decide`, apply the decision exactly once;
 //! - `config` and `lambda`: cold start from the environment and the Lambda conventions.
 
@@ -10,12 +11,14 @@ pub mod engine;
 pub mod error;
 pub mod lambda;
 pub mod ledger;
+pub mod reports;
 pub mod store;
 
 pub use config::Config;
 pub use engine::{DecisionRecord, Response, Trigger};
 pub use error::TriggerError;
 pub use ledger::{Ledger, S3Ledger, S3Location};
+pub use reports::{ReportReader, S3Reports};
 pub use store::{PipelineStore, SageMakerStore};
 
 /// Decides decoded signals and collects the response; the common tail of every handler.

@@ -3,6 +3,7 @@
 //! This is the principle "retrain only when necessary" as code. It never
 //! fails and never reads a clock, so every rule here is tested by tables.
 
+use crate::drift;
 use crate::key;
 use crate::policy::{ModelPolicy, ScheduleMode, MAX_PARAMETER_VALUE_CHARS};
 use crate::signal::{AlarmState, Signal};
@@ -120,7 +121,8 @@ pub enum Action {
     },
     /// Not now; keep this evidence for a later schedule.
     Defer(Option<Evidence>),
-    Skip,
+    /// Not needed; any evidence given is still kept for a later schedule.
+    Skip(Option<Evidence>),
     Ignore,
 }
 
@@ -142,7 +144,7 @@ impl Decision {
             Action::Start(_) => Outcome::Started,
             Action::AlreadyStarted { .. } => Outcome::AlreadyStarted,
             Action::Defer(_) => Outcome::Deferred,
-            Action::Skip => Outcome::Skipped,
+            Action::Skip(_) => Outcome::Skipped,
             Action::Ignore => Outcome::Ignored,
         }
     }
@@ -168,6 +170,13 @@ pub fn route<'p>(signal: &Signal, policy: &'p crate::Policy) -> Route<'p> {
             policy.models_for_schedule(&tick.schedule_name, tick.schedule_arn.as_deref()),
             format!("schedule {}", tick.schedule_name),
         ),
+        Signal::Drift(report) => (
+            policy.models_for_report(report.model.as_deref(), &report.source),
+            format!(
+                "drift report {} (with [model.drift] and a matching name or reports prefix)",
+                report.source
+            ),
+        ),
     };
     if models.is_empty() {
         return Route::Unmatched(Decision {
@@ -181,9 +190,13 @@ pub fn route<'p>(signal: &Signal, policy: &'p crate::Policy) -> Route<'p> {
     Route::Models(models)
 }
 
-/// A decision that needs no history, if the signal allows one: an alarm that
-/// did not move into ALARM is never evidence.
-pub fn precheck(signal: &Signal, model: &ModelPolicy) -> Option<Decision> {
+/// A decision that needs no history, if the signal allows one: an event whose
+/// time is further from `now` than the model's `max_event_age` is stale, and
+/// an alarm that did not move into ALARM is never evidence.
+pub fn precheck(signal: &Signal, model: &ModelPolicy, now: Timestamp) -> Option<Decision> {
+    if let Some(decision) = stale(signal, model, now) {
+        return Some(decision);
+    }
     let Signal::Alarm(change) = signal else { return None };
     if change.state == AlarmState::Alarm {
         return None;
@@ -202,9 +215,44 @@ pub fn precheck(signal: &Signal, model: &ModelPolicy) -> Option<Decision> {
     })
 }
 
+/// `ignored/stale` for an alarm state change or schedule firing further than
+/// `max_event_age` from `now`, in the past (a late redelivery, an old
+/// dead-letter queue redriven) or in the future (a wrong or hand-made time).
+/// Acting on it could start a pipeline for a state that has long changed.
+fn stale(signal: &Signal, model: &ModelPolicy, now: Timestamp) -> Option<Decision> {
+    let (what, at) = match signal {
+        Signal::Alarm(change) => (
+            format!("Alarm {}'s state change", change.alarm_name),
+            change.state_changed_at,
+        ),
+        Signal::Schedule(tick) => (format!("Schedule {}'s firing", tick.schedule_name), tick.scheduled_time),
+        // Other signals (drift reports) describe a window of data, not a delivery; their age is their policy's business.
+        #[allow(unreachable_patterns)]
+        _ => return None,
+    };
+    let when = if at < now.minus(model.max_event_age) {
+        "before"
+    } else if at > now.plus(model.max_event_age) {
+        "after"
+    } else {
+        return None;
+    };
+    Some(Decision {
+        model: Some(model.name.clone()),
+        action: Action::Ignore,
+        reason: "stale",
+        detail: format!(
+            "{what} at {at} is more than the {} maximum event age {when} now ({now}), so it is ignored for {}. \
+             Raise max_event_age to act on older events, for example before redriving a dead-letter queue.",
+            model.max_event_age, model.name
+        ),
+        trigger_id: key::trigger_id(&signal.dedupe_key()),
+    })
+}
+
 /// Decides what to do about `signal` for `model`.
 pub fn decide(signal: &Signal, model: &ModelPolicy, history: History<'_>, now: Timestamp) -> Decision {
-    if let Some(decision) = precheck(signal, model) {
+    if let Some(decision) = precheck(signal, model, now) {
         return decision;
     }
     let dedupe_key = signal.dedupe_key();
@@ -244,16 +292,95 @@ pub fn decide(signal: &Signal, model: &ModelPolicy, history: History<'_>, now: T
         .iter()
         .filter(|evidence| last_start.is_none_or(|started| evidence.at > started))
         .collect();
+    let assessment = match (signal, &model.drift) {
+        (Signal::Drift(report), Some(drift_policy)) => Some((drift::assess(report, drift_policy), drift_policy)),
+        _ => None,
+    };
+    let evidence_summary = match &assessment {
+        Some((assessment, _)) => format!("{}: {}", signal.summary(), assessment.top(5)),
+        None => signal.summary(),
+    };
     let new_evidence = match signal {
-        Signal::Alarm(_) => Some(Evidence {
+        Signal::Alarm(_) | Signal::Drift(_) => Some(Evidence {
             trigger_id: trigger_id.clone(),
-            summary: signal.summary(),
+            summary: evidence_summary,
             at: signal.occurred_at(),
         }),
         Signal::Schedule(_) => None,
     };
+    // Parameters that depend on what justified the start; they override static ones of the same name.
+    let mut trigger_parameters = vec![("TrainingMode".to_string(), "full".to_string())];
     let (start_reason, justification) = match signal {
         Signal::Alarm(_) => ("alarm", signal.summary()),
+        Signal::Drift(report) => {
+            let Some((assessment, drift_policy)) = &assessment else {
+                let detail = format!(
+                    "Model {} has no [model.drift] policy, so drift reports are not for it.",
+                    model.name
+                );
+                return decision(Action::Ignore, "no-drift-policy", detail);
+            };
+            let drifted = assessment.drifted_count();
+            if drifted == 0 {
+                let detail = format!(
+                    "Drift report {}: no feature of {} drifted beyond ε = {}{}.",
+                    report.report_id,
+                    model.name,
+                    assessment.threshold,
+                    largest(assessment)
+                );
+                return decision(Action::Skip(None), "no-drift", detail);
+            }
+            if drifted < drift_policy.min_drifted {
+                let detail = format!(
+                    "Drift report {}: {drifted} feature(s) drifted ({}), fewer than min_drifted = {}; kept as evidence.",
+                    report.report_id,
+                    assessment.top(5),
+                    drift_policy.min_drifted
+                );
+                return decision(Action::Skip(new_evidence), "below-threshold", detail);
+            }
+            let (reason, mode) = match (assessment.critical.is_empty(), assessment.severe) {
+                (false, _) => ("drift-critical", "full"),
+                (true, true) => ("drift-severe", "full"),
+                (true, false) => ("drift-mild", "incremental"),
+            };
+            trigger_parameters = vec![("TrainingMode".to_string(), mode.to_string())];
+            if mode == "incremental" {
+                trigger_parameters.push((
+                    "RehearsalFraction".to_string(),
+                    drift_policy.rehearsal_fraction.to_string(),
+                ));
+            }
+            trigger_parameters.push(("DriftScore".to_string(), format!("{:.6}", assessment.score())));
+            trigger_parameters.push((
+                "DriftedFeatures".to_string(),
+                assessment.drifted_features(MAX_PARAMETER_VALUE_CHARS),
+            ));
+            let why = match reason {
+                "drift-critical" => format!("critical feature(s) {} drifted", assessment.critical.join(", ")),
+                "drift-severe" => format!(
+                    "largest distance {:.3} is at least severe = {}",
+                    assessment.score(),
+                    drift_policy.severe
+                ),
+                _ => format!(
+                    "largest distance {:.3} is below severe = {}; fine-tune with {} rehearsal data",
+                    assessment.score(),
+                    drift_policy.severe,
+                    drift_policy.rehearsal_fraction
+                ),
+            };
+            (
+                reason,
+                format!(
+                    "drift report {}: {drifted} feature(s) drifted beyond ε = {}: {}; {why}, so a {mode} retrain",
+                    report.report_id,
+                    assessment.threshold,
+                    assessment.top(5)
+                ),
+            )
+        }
         Signal::Schedule(tick) => match (model.schedule, fresh_evidence.is_empty()) {
             (ScheduleMode::IfEvidence, true) => {
                 let since = last_start.map_or("yet".to_string(), |at| format!("since the last start at {at}"));
@@ -261,7 +388,7 @@ pub fn decide(signal: &Signal, model: &ModelPolicy, history: History<'_>, now: T
                     "Schedule {} fired but no evidence has arrived {since}; {} does not need retraining.",
                     tick.schedule_name, model.name
                 );
-                return decision(Action::Skip, "no-evidence", detail);
+                return decision(Action::Skip(None), "no-evidence", detail);
             }
             (ScheduleMode::IfEvidence, false) => (
                 "scheduled-with-evidence",
@@ -302,7 +429,12 @@ pub fn decide(signal: &Signal, model: &ModelPolicy, history: History<'_>, now: T
     }
 
     let reason_text = truncate_chars(&justification, MAX_PARAMETER_VALUE_CHARS);
-    let mut parameters: Vec<(String, String)> = model.parameters.clone().into_iter().collect();
+    let mut parameters: Vec<(String, String)> = model
+        .parameters
+        .iter()
+        .filter(|(name, _)| !trigger_parameters.iter().any(|(set, _)| set == *name))
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
     parameters.extend([
         ("TriggerType".to_string(), trigger_type),
         ("TriggerReason".to_string(), reason_text.clone()),
@@ -312,6 +444,7 @@ pub fn decide(signal: &Signal, model: &ModelPolicy, history: History<'_>, now: T
             model.approval.model_approval_status().to_string(),
         ),
     ]);
+    parameters.extend(trigger_parameters);
     let request = StartRequest {
         pipeline: model.pipeline.clone(),
         client_request_token: token,
@@ -333,7 +466,17 @@ fn describe(signal: &Signal) -> String {
             change.alarm_name, change.state_changed_at
         ),
         Signal::Schedule(tick) => format!("firing of schedule {} at {}", tick.schedule_name, tick.scheduled_time),
+        Signal::Drift(report) => format!("drift report {}", report.report_id),
     }
+}
+
+/// `; the largest was sqft at 0.041` when any feature was compared.
+fn largest(assessment: &drift::Assessment) -> String {
+    assessment
+        .features
+        .first()
+        .map(|feature| format!("; the largest was {} at {:.3}", feature.feature, feature.distance))
+        .unwrap_or_default()
 }
 
 fn truncate_chars(text: &str, max_chars: usize) -> String {
@@ -658,5 +801,76 @@ DataWindowDays = "30"
         assert_eq!(lookback(&model), Span::from_secs(30 * 86_400));
         model.cooldown = Span::from_secs(60 * 86_400);
         assert_eq!(lookback(&model), model.cooldown);
+    }
+
+    #[test]
+    fn events_further_from_now_than_the_maximum_age_are_stale() {
+        use Outcome::*;
+        let day_in_minutes = 24 * 60;
+        // The default maximum age is 24h, either side of now, whatever the state or the history.
+        check(
+            alarm("ALARM", day_in_minutes - 1),
+            "if-evidence",
+            &[],
+            &[],
+            (Started, "alarm"),
+        );
+        check(
+            alarm("ALARM", day_in_minutes + 1),
+            "if-evidence",
+            &[],
+            &[],
+            (Ignored, "stale"),
+        );
+        check(
+            alarm("ALARM", -(day_in_minutes + 1)),
+            "if-evidence",
+            &[],
+            &[],
+            (Ignored, "stale"),
+        );
+        check(
+            alarm("OK", 10 * 365 * day_in_minutes),
+            "if-evidence",
+            &[],
+            &[],
+            (Ignored, "stale"),
+        );
+        check(
+            alarm("ALARM", day_in_minutes + 1),
+            "if-evidence",
+            &[execution("Executing", 1)],
+            &[evidence(1)],
+            (Ignored, "stale"),
+        );
+        let Signal::Schedule(mut late) = tick() else {
+            unreachable!()
+        };
+        late.scheduled_time = Timestamp(NOW.0 - 25 * HOUR);
+        check(Signal::Schedule(late), "always", &[], &[], (Ignored, "stale"));
+
+        // Extreme timestamps neither overflow nor panic.
+        let policy = policy("always");
+        let model = &policy.models[0];
+        for at in [i64::MIN, -8_640_000_000_000_000, 8_640_000_000_000_000, i64::MAX] {
+            let Signal::Alarm(mut change) = alarm("ALARM", 0) else {
+                unreachable!()
+            };
+            change.state_changed_at = Timestamp(at);
+            let decision = decide(&Signal::Alarm(change), model, History::default(), NOW);
+            assert_eq!((decision.outcome(), decision.reason), (Ignored, "stale"), "{at}");
+        }
+
+        // The bound is per model, and the detail says how to act on older events.
+        let mut model = model.clone();
+        model.max_event_age = Span::from_secs(3600);
+        let decision = decide(&alarm("ALARM", 61), &model, History::default(), NOW);
+        assert_eq!(decision.reason, "stale");
+        assert!(
+            decision.detail.contains("1h maximum event age before now") && decision.detail.contains("max_event_age"),
+            "{}",
+            decision.detail
+        );
+        assert_eq!(precheck(&alarm("ALARM", 59), &model, NOW), None);
     }
 }

@@ -6,6 +6,7 @@
 //! lives in `trigger-aws`; see ARCHITECTURE.md.
 
 pub mod decide;
+pub mod drift;
 pub mod error;
 pub mod key;
 pub mod policy;

@@ -49,10 +49,68 @@ pub struct ModelPolicy {
     /// Rule or schedule names (or ARNs) bound to this model.
     pub schedules: Vec<String>,
     pub cooldown: Span,
+    /// An event whose own time (state change, scheduled time) is further than
+    /// this from now, either way, is ignored as stale.
+    pub max_event_age: Span,
     pub schedule: ScheduleMode,
     pub approval: Approval,
     /// Static pipeline parameters, passed on every start.
     pub parameters: BTreeMap<String, String>,
+    /// How drift reports are judged for this model; `None`: drift reports are not for it.
+    pub drift: Option<DriftPolicy>,
+}
+
+/// The distance a drift policy compares distributions with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DriftMethod {
+    /// L-infinity between CDFs (numerical) or frequencies (categorical).
+    Linf,
+    /// Population stability index.
+    Psi,
+    /// Jensen-Shannon distance (base 2).
+    Js,
+    /// Wasserstein-1 over the baseline standard deviation (numerical); categorical features use Jensen-Shannon.
+    Wasserstein,
+    /// Chi-square homogeneity test with Benjamini-Hochberg correction; the threshold is a significance level.
+    ChiSquare,
+}
+
+impl DriftMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DriftMethod::Linf => "linf",
+            DriftMethod::Psi => "psi",
+            DriftMethod::Js => "js",
+            DriftMethod::Wasserstein => "wasserstein",
+            DriftMethod::ChiSquare => "chi-square",
+        }
+    }
+}
+
+/// `[model.drift]`: when a drift report justifies retraining, and how much.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DriftPolicy {
+    /// `None`: take Model Monitor's `constraints.json` choice when there is one, else L-infinity.
+    pub method: Option<DriftMethod>,
+    /// Robust (sample-size corrected) L-infinity; `None`: from `constraints.json`, else robust.
+    pub robust: Option<bool>,
+    /// ε: a feature drifts when its distance exceeds this (for chi-square: when its adjusted
+    /// p-value is below it). `None`: from `constraints.json`, else 0.1 (0.05 for chi-square).
+    pub threshold: Option<f64>,
+    /// At or above this largest distance (for chi-square: Cramér's V), a full retrain.
+    pub severe: f64,
+    /// Features to compare; `["*"]` is all.
+    pub features: Vec<String>,
+    /// Drift in any of these counts as severe.
+    pub critical: Vec<String>,
+    /// How many features must drift before anything starts.
+    pub min_drifted: usize,
+    /// Share of older data mixed into a fine-tune, against catastrophic forgetting.
+    pub rehearsal_fraction: f64,
+    /// The baseline `statistics.json`, when reports do not name it.
+    pub baseline: Option<String>,
+    /// The S3 prefix under which this model's monitoring reports land.
+    pub reports: Option<String>,
 }
 
 /// The whole policy.
@@ -74,6 +132,7 @@ struct RawPolicy {
 #[serde(deny_unknown_fields)]
 struct RawSettings {
     cooldown: Option<String>,
+    max_event_age: Option<String>,
     schedule: Option<String>,
     approval: Option<String>,
 }
@@ -88,13 +147,34 @@ struct RawModel {
     #[serde(default)]
     schedules: Vec<String>,
     cooldown: Option<String>,
+    max_event_age: Option<String>,
     schedule: Option<String>,
     approval: Option<String>,
     #[serde(default)]
     parameters: BTreeMap<String, String>,
+    drift: Option<RawDrift>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDrift {
+    method: Option<String>,
+    comparison: Option<String>,
+    threshold: Option<f64>,
+    severe: Option<f64>,
+    features: Option<Vec<String>>,
+    #[serde(default)]
+    critical: Vec<String>,
+    min_drifted: Option<i64>,
+    rehearsal_fraction: Option<f64>,
+    baseline: Option<String>,
+    reports: Option<String>,
 }
 
 const DEFAULT_COOLDOWN: &str = "6h";
+/// A day: longer than Lambda keeps an asynchronous event (6 h) and than
+/// EventBridge retries (24 h), so only a delayed redrive or a hand-made event is stale.
+const DEFAULT_MAX_EVENT_AGE: &str = "24h";
 const DEFAULT_SCHEDULE: &str = "if-evidence";
 const DEFAULT_APPROVAL: &str = "manual";
 
@@ -105,6 +185,10 @@ impl Policy {
         // Check the defaults on their own first, so a bad default is blamed on
         // [defaults] rather than on the first model that inherits it.
         parse_cooldown(None, raw.defaults.cooldown.as_deref().unwrap_or(DEFAULT_COOLDOWN))?;
+        parse_max_event_age(
+            None,
+            raw.defaults.max_event_age.as_deref().unwrap_or(DEFAULT_MAX_EVENT_AGE),
+        )?;
         parse_schedule(None, raw.defaults.schedule.as_deref().unwrap_or(DEFAULT_SCHEDULE))?;
         parse_approval(None, raw.defaults.approval.as_deref().unwrap_or(DEFAULT_APPROVAL))?;
         if raw.model.is_empty() {
@@ -148,6 +232,23 @@ impl Policy {
                     .schedules
                     .iter()
                     .any(|entry| names_match(entry, schedule_name, schedule_arn))
+            })
+            .collect()
+    }
+
+    /// The models a drift report is for: the one it names, or those whose
+    /// `drift.reports` prefix holds the report. Only models with `[model.drift]`.
+    pub fn models_for_report(&self, model: Option<&str>, report_uri: &str) -> Vec<&ModelPolicy> {
+        self.models
+            .iter()
+            .filter(|candidate| {
+                candidate.drift.as_ref().is_some_and(|drift| match model {
+                    Some(name) => candidate.name == name,
+                    None => drift
+                        .reports
+                        .as_deref()
+                        .is_some_and(|prefix| report_uri.starts_with(prefix)),
+                })
             })
             .collect()
     }
@@ -220,6 +321,11 @@ fn parse_model(raw: RawModel, defaults: &RawSettings) -> Result<ModelPolicy, Pol
         .as_deref()
         .or(defaults.cooldown.as_deref())
         .unwrap_or(DEFAULT_COOLDOWN);
+    let max_event_age = raw
+        .max_event_age
+        .as_deref()
+        .or(defaults.max_event_age.as_deref())
+        .unwrap_or(DEFAULT_MAX_EVENT_AGE);
     let schedule = raw
         .schedule
         .as_deref()
@@ -232,8 +338,11 @@ fn parse_model(raw: RawModel, defaults: &RawSettings) -> Result<ModelPolicy, Pol
         .unwrap_or(DEFAULT_APPROVAL);
     // Blame an inherited bad value on [defaults], an own one on the model.
     let owner = |own: &Option<String>| if own.is_some() { model } else { None };
+    let drift = raw.drift.map(|drift| parse_drift(model, drift)).transpose()?;
     Ok(ModelPolicy {
+        drift,
         cooldown: parse_cooldown(owner(&raw.cooldown), cooldown)?,
+        max_event_age: parse_max_event_age(owner(&raw.max_event_age), max_event_age)?,
         schedule: parse_schedule(owner(&raw.schedule), schedule)?,
         approval: parse_approval(owner(&raw.approval), approval)?,
         name: raw.name,
@@ -241,6 +350,113 @@ fn parse_model(raw: RawModel, defaults: &RawSettings) -> Result<ModelPolicy, Pol
         alarms: raw.alarms,
         schedules: raw.schedules,
         parameters: raw.parameters,
+    })
+}
+
+fn parse_drift(model: Option<&str>, raw: RawDrift) -> Result<DriftPolicy, PolicyError> {
+    let method = match raw.method.as_deref() {
+        None => None,
+        Some("linf") => Some(DriftMethod::Linf),
+        Some("psi") => Some(DriftMethod::Psi),
+        Some("js") => Some(DriftMethod::Js),
+        Some("wasserstein") => Some(DriftMethod::Wasserstein),
+        Some("chi-square") => Some(DriftMethod::ChiSquare),
+        Some(other) => {
+            return Err(PolicyError::field(
+                model,
+                "drift.method",
+                format!(
+                "\"{other}\" is not a drift method; use \"linf\", \"psi\", \"js\", \"wasserstein\" or \"chi-square\""
+            ),
+            ))
+        }
+    };
+    let robust = match raw.comparison.as_deref() {
+        None => None,
+        Some(_) if method.is_some_and(|method| method != DriftMethod::Linf) => {
+            return Err(PolicyError::field(
+                model,
+                "drift.comparison",
+                "applies only to method \"linf\"; remove it",
+            ))
+        }
+        Some("simple") => Some(false),
+        Some("robust") => Some(true),
+        Some(other) => {
+            return Err(PolicyError::field(
+                model,
+                "drift.comparison",
+                format!("\"{other}\" is not a comparison; use \"simple\" or \"robust\""),
+            ))
+        }
+    };
+    let positive = |field: &str, value: Option<f64>| match value {
+        Some(number) if !(number.is_finite() && number > 0.0) => Err(PolicyError::field(
+            model,
+            field,
+            format!("{number} is not a positive number"),
+        )),
+        _ => Ok(value),
+    };
+    let threshold = positive("drift.threshold", raw.threshold)?;
+    let severe = positive("drift.severe", raw.severe)?.unwrap_or(0.3);
+    if method != Some(DriftMethod::ChiSquare) && threshold.is_some_and(|threshold| severe < threshold) {
+        return Err(PolicyError::field(
+            model,
+            "drift.severe",
+            format!("{severe} is below the threshold; severe drift must be at least as large as drift"),
+        ));
+    }
+    let rehearsal_fraction = raw.rehearsal_fraction.unwrap_or(0.2);
+    if !(0.0..=1.0).contains(&rehearsal_fraction) {
+        return Err(PolicyError::field(
+            model,
+            "drift.rehearsal_fraction",
+            format!("{rehearsal_fraction} is not a share between 0 and 1"),
+        ));
+    }
+    let min_drifted = match raw.min_drifted {
+        None => 1,
+        Some(count) if count >= 1 => usize::try_from(count).unwrap_or(usize::MAX),
+        Some(count) => {
+            return Err(PolicyError::field(
+                model,
+                "drift.min_drifted",
+                format!("{count} is not a count of at least 1"),
+            ))
+        }
+    };
+    for (field, uri) in [("drift.baseline", &raw.baseline), ("drift.reports", &raw.reports)] {
+        if uri
+            .as_deref()
+            .is_some_and(|uri| !uri.starts_with("s3://") || uri.len() <= "s3://".len())
+        {
+            return Err(PolicyError::field(
+                model,
+                field,
+                "must be an S3 URI like s3://bucket/key",
+            ));
+        }
+    }
+    let features = raw.features.unwrap_or_else(|| vec!["*".to_string()]);
+    if features.is_empty() {
+        return Err(PolicyError::field(
+            model,
+            "drift.features",
+            "is empty; use [\"*\"] for every feature",
+        ));
+    }
+    Ok(DriftPolicy {
+        method,
+        robust,
+        threshold,
+        severe,
+        features,
+        critical: raw.critical,
+        min_drifted,
+        rehearsal_fraction,
+        baseline: raw.baseline,
+        reports: raw.reports,
     })
 }
 
@@ -252,6 +468,22 @@ fn parse_cooldown(model: Option<&str>, text: &str) -> Result<Span, PolicyError> 
             format!("\"{text}\" is not a duration; write a whole number and a unit s, m, h or d, like \"90s\", \"15m\", \"6h\" or \"7d\""),
         )
     })
+}
+
+fn parse_max_event_age(model: Option<&str>, text: &str) -> Result<Span, PolicyError> {
+    match Span::parse(text) {
+        Some(span) if span > Span::ZERO => Ok(span),
+        Some(_) => Err(PolicyError::field(
+            model,
+            "max_event_age",
+            format!("\"{text}\" would ignore every event as stale; use a duration of at least \"1s\", like \"24h\""),
+        )),
+        None => Err(PolicyError::field(
+            model,
+            "max_event_age",
+            format!("\"{text}\" is not a duration; write a whole number and a unit s, m, h or d, like \"90s\", \"15m\", \"6h\" or \"7d\""),
+        )),
+    }
 }
 
 fn parse_schedule(model: Option<&str>, text: &str) -> Result<ScheduleMode, PolicyError> {
@@ -404,5 +636,86 @@ approval = "auto"
         );
         check("[defaults]\n", &["no [[model]]"]);
         check("[[model]\n", &["not valid TOML"]);
+    }
+
+    #[test]
+    fn drift_policies_parse_with_defaults_and_name_bad_fields() {
+        let base = "[[model]]\nname = \"m1\"\npipeline = \"p1\"\n[model.drift]\n";
+        let policy =
+            Policy::from_toml(&format!("{base}critical = [\"sqft\"]\nreports = \"s3://b/monitor/\"\n")).unwrap();
+        let drift = policy.models[0].drift.clone().unwrap();
+        assert_eq!((drift.method, drift.robust, drift.threshold), (None, None, None));
+        assert_eq!(
+            (drift.severe, drift.min_drifted, drift.rehearsal_fraction),
+            (0.3, 1, 0.2)
+        );
+        assert_eq!(drift.features, ["*"]);
+        assert_eq!(
+            policy
+                .models_for_report(None, "s3://b/monitor/2024/statistics.json")
+                .len(),
+            1
+        );
+        assert!(policy
+            .models_for_report(None, "s3://b/other/statistics.json")
+            .is_empty());
+        assert_eq!(policy.models_for_report(Some("m1"), "s3://anywhere").len(), 1);
+
+        let check = |extra: &str, expected: &[&str]| {
+            let error = Policy::from_toml(&format!("{base}{extra}"))
+                .expect_err(extra)
+                .to_string();
+            for fragment in expected {
+                assert!(error.contains(fragment), "{error:?} lacks {fragment:?}");
+            }
+        };
+        check("method = \"kl\"", &["model \"m1\"", "drift.method", "\"wasserstein\""]);
+        check(
+            "method = \"psi\"\ncomparison = \"robust\"",
+            &["drift.comparison", "only to method \"linf\""],
+        );
+        check(
+            "comparison = \"fuzzy\"",
+            &["drift.comparison", "\"simple\" or \"robust\""],
+        );
+        check("threshold = -0.1", &["drift.threshold", "positive"]);
+        check(
+            "threshold = 0.5\nsevere = 0.2",
+            &["drift.severe", "below the threshold"],
+        );
+        check(
+            "rehearsal_fraction = 1.5",
+            &["drift.rehearsal_fraction", "between 0 and 1"],
+        );
+        check("min_drifted = 0", &["drift.min_drifted", "at least 1"]);
+        check("baseline = \"/tmp/statistics.json\"", &["drift.baseline", "S3 URI"]);
+        check("features = []", &["drift.features", "[\"*\"]"]);
+        check("colour = 1", &["colour"]);
+    }
+
+    #[test]
+    fn max_event_age_defaults_to_a_day_and_is_checked_like_cooldown() {
+        let policy = Policy::from_toml(EXAMPLE).unwrap();
+        assert_eq!(policy.models[0].max_event_age, Span::from_secs(24 * 3600));
+        let own = "[defaults]\nmax_event_age = \"2d\"\n[[model]]\nname = \"m1\"\npipeline = \"p1\"\n\
+                   [[model]]\nname = \"m2\"\npipeline = \"p2\"\nmax_event_age = \"90m\"\n";
+        let policy = Policy::from_toml(own).unwrap();
+        assert_eq!(policy.models[0].max_event_age, Span::from_secs(2 * 86_400));
+        assert_eq!(policy.models[1].max_event_age, Span::from_secs(90 * 60));
+
+        let check = |toml: &str, expected: &[&str]| {
+            let error = Policy::from_toml(toml).expect_err(toml).to_string();
+            for fragment in expected {
+                assert!(error.contains(fragment), "{error:?} lacks {fragment:?}");
+            }
+        };
+        check(
+            "[[model]]\nname = \"m1\"\npipeline = \"p1\"\nmax_event_age = \"1 day\"\n",
+            &["model \"m1\"", "`max_event_age`", "\"1 day\"", "\"6h\""],
+        );
+        check(
+            "[defaults]\nmax_event_age = \"0h\"\n[[model]]\nname = \"m1\"\npipeline = \"p1\"\n",
+            &["[defaults]", "`max_event_age`", "every event as stale"],
+        );
     }
 }

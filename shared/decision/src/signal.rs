@@ -4,6 +4,7 @@
 //! Everything the decision and the dedupe key need is here, and nothing about
 //! which JSON shape it came from except `path`, which is kept for the logs.
 
+use crate::drift::DriftReport;
 use crate::time::Timestamp;
 use std::fmt;
 
@@ -12,6 +13,8 @@ use std::fmt;
 pub enum Signal {
     Alarm(AlarmChange),
     Schedule(ScheduleTick),
+    /// Boxed: a report carries every feature's statistics.
+    Drift(Box<DriftReport>),
 }
 
 /// How the event reached the function. Only for logs: the dedupe key ignores it.
@@ -21,6 +24,10 @@ pub enum Path {
     EventBridge,
     Sns,
     Scheduler,
+    /// An S3 event notification delivered straight to the function.
+    S3,
+    /// A request made directly (`aws lambda invoke`, `cargo lambda invoke`).
+    Direct,
 }
 
 impl Path {
@@ -30,6 +37,8 @@ impl Path {
             Path::EventBridge => "eventbridge",
             Path::Sns => "sns",
             Path::Scheduler => "scheduler",
+            Path::S3 => "s3",
+            Path::Direct => "direct",
         }
     }
 }
@@ -128,6 +137,7 @@ pub struct ScheduleTick {
 pub enum TriggerType {
     Metric,
     Schedule,
+    Drift,
 }
 
 impl fmt::Display for TriggerType {
@@ -135,6 +145,7 @@ impl fmt::Display for TriggerType {
         f.write_str(match self {
             TriggerType::Metric => "metric",
             TriggerType::Schedule => "schedule",
+            TriggerType::Drift => "drift",
         })
     }
 }
@@ -147,6 +158,7 @@ impl Signal {
         match self {
             Signal::Alarm(change) => format!("alarm/{}/{}", change.alarm_name, change.state_changed_at.millis()),
             Signal::Schedule(tick) => format!("schedule/{}/{}", tick.schedule_name, tick.scheduled_time.millis()),
+            Signal::Drift(report) => format!("drift/{}", report.report_id),
         }
     }
 
@@ -154,6 +166,7 @@ impl Signal {
         match self {
             Signal::Alarm(_) => TriggerType::Metric,
             Signal::Schedule(_) => TriggerType::Schedule,
+            Signal::Drift(_) => TriggerType::Drift,
         }
     }
 
@@ -162,6 +175,7 @@ impl Signal {
         match self {
             Signal::Alarm(change) => change.state_changed_at,
             Signal::Schedule(tick) => tick.scheduled_time,
+            Signal::Drift(report) => report.observed_at,
         }
     }
 
@@ -169,6 +183,7 @@ impl Signal {
         match self {
             Signal::Alarm(change) => change.path,
             Signal::Schedule(tick) => tick.path,
+            Signal::Drift(report) => report.path,
         }
     }
 
@@ -177,6 +192,7 @@ impl Signal {
         match self {
             Signal::Alarm(change) => change.summary(),
             Signal::Schedule(tick) => format!("schedule {} fired for {}", tick.schedule_name, tick.scheduled_time),
+            Signal::Drift(report) => format!("drift report {} ({})", report.report_id, report.source),
         }
     }
 }

@@ -10,6 +10,7 @@
 
 use crate::error::EventError;
 use crate::field::{describe, last_segment, number, quote, Object};
+use crate::limits::check_event_size;
 use serde_json::Value;
 use std::borrow::Cow;
 use trigger_decision::{AlarmChange, AlarmKind, AlarmState, Measurement, Path, Signal};
@@ -29,6 +30,7 @@ const ACCEPTED: &str = "the CloudWatch alarm Lambda-action payload (`source`, `a
 /// Decodes a CloudWatch alarm state change delivered by the alarm's Lambda
 /// action (`Path::AlarmAction`) or by an EventBridge rule (`Path::EventBridge`).
 pub fn decode(event: &Value) -> Result<Signal, EventError> {
+    check_event_size(event)?;
     let Some(root) = Object::new(event, "") else {
         return Err(unrecognised("", describe(event)));
     };

@@ -71,6 +71,20 @@ pub enum EventError {
     )]
     PlaceholderNotSubstituted { field: String, placeholder: String },
 
+    /// The event is larger than any AWS source sends; it was refused before being read.
+    #[error(
+        "the event is more than {max_bytes} bytes of JSON, the 256 KiB Lambda allows for an asynchronous \
+         invocation: no alarm, SNS or schedule event is this large, so it was refused unread; trim or split it"
+    )]
+    EventTooLarge { max_bytes: usize },
+
+    /// An SNS event holds more records than one invocation may carry.
+    #[error(
+        "`{field}` holds {count} SNS records, more than the {max} one invocation may carry: SNS delivers one \
+         record per invocation, so this event was not sent by SNS; split it into events of at most {max} records"
+    )]
+    TooManyRecords { field: String, count: usize, max: usize },
+
     /// One record of an SNS event could not be decoded; the other records may still be fine.
     /// `index` is zero-based, like the `Records[index]` in the field paths.
     #[error("SNS record {index} of {count} (zero-based){}: {problem}", message_id_label(.message_id))]
@@ -108,7 +122,9 @@ impl EventError {
             | EventError::BadTimestamp { field, .. }
             | EventError::BadName { field, .. }
             | EventError::NotJson { field, .. }
-            | EventError::PlaceholderNotSubstituted { field, .. } => Some(field),
+            | EventError::PlaceholderNotSubstituted { field, .. }
+            | EventError::TooManyRecords { field, .. } => Some(field),
+            EventError::EventTooLarge { .. } => None,
             EventError::SnsRecord { problem, .. } => problem.field(),
         }
     }

@@ -17,11 +17,16 @@
 //! or unparseable) and strict only about what a signal cannot exist without:
 //! the alarm or schedule name and the time that identifies the event. It does
 //! no I/O and never panics on input. This crate is the only one that knows
-//! the shape of AWS event JSON.
+//! the shape of AWS event JSON. Every decoder first checks the bounds in
+//! `limits`: events over 256 KiB and SNS events of more than 100 records are
+//! refused before anything else is read.
 
 pub mod alarm;
+pub mod drift;
 pub mod error;
 mod field;
+pub mod limits;
+pub mod monitor;
 pub mod schedule;
 pub mod sns;
 pub mod timestamp;
@@ -31,3 +36,4 @@ mod tests;
 
 pub use error::EventError;
 pub use field::MAX_NAME_CHARS;
+pub use limits::{MAX_EVENT_BYTES, MAX_SNS_RECORDS};

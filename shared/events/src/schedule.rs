@@ -11,6 +11,7 @@
 
 use crate::error::EventError;
 use crate::field::{check_name, describe, last_segment, quote, shorten, Object};
+use crate::limits::check_event_size;
 use serde_json::Value;
 use trigger_decision::{Path, ScheduleTick, Signal};
 
@@ -27,6 +28,7 @@ const ACCEPTED: &str = "an EventBridge scheduled-rule event (`detail-type` \"Sch
 /// Decodes a schedule firing: a scheduled-rule event (`Path::EventBridge`) or
 /// an EventBridge Scheduler input (`Path::Scheduler`). Extra keys are ignored.
 pub fn decode(event: &Value) -> Result<Signal, EventError> {
+    check_event_size(event)?;
     let Some(root) = Object::new(event, "") else {
         return Err(unrecognised(describe(event)));
     };

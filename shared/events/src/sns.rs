@@ -8,11 +8,13 @@
 //!
 //! Records are decoded one by one, so one bad record (say, a test message
 //! someone published to a shared topic) does not hide the good ones. Only an
-//! unusable envelope fails the whole event.
+//! unusable envelope fails the whole event, as does an event beyond the bounds
+//! in `limits` (256 KiB, 100 records).
 
 use crate::alarm;
 use crate::error::EventError;
 use crate::field::{describe, shorten, Object};
+use crate::limits::{check_event_size, check_record_count};
 use serde_json::Value;
 use trigger_decision::{AlarmChange, AlarmKind, Measurement, Path, Signal};
 
@@ -31,6 +33,7 @@ const ANOMALY_BAND_FUNCTION: &str = "ANOMALY_DETECTION_BAND";
 /// envelope that is not an SNS event at all; each inner error is
 /// `EventError::SnsRecord`, naming the zero-based record index and MessageId.
 pub fn decode(event: &Value) -> Result<Vec<Result<Signal, EventError>>, EventError> {
+    check_event_size(event)?;
     let Some(root) = Object::new(event, "") else {
         return Err(EventError::UnrecognisedShape {
             field: String::new(),
@@ -55,6 +58,7 @@ pub fn decode(event: &Value) -> Result<Vec<Result<Signal, EventError>>, EventErr
         });
     }
     let count = records.len();
+    check_record_count(&root.field_path("Records"), count)?;
     let decoded = records
         .iter()
         .enumerate()

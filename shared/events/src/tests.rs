@@ -98,6 +98,7 @@ fn render(signal: &Signal) -> String {
             tick.scheduled_time.millis(),
             or_dash(tick.schedule_arn.as_deref()),
         ),
+        Signal::Drift(report) => format!("{} drift {}", report.path.as_str(), report.report_id),
     }
 }
 
@@ -759,6 +760,48 @@ fn schedule_events_decode_from_both_shapes_and_refuse_what_cannot_key_a_tick() {
         "error: the event is not a schedule event: found an EventBridge event with detail-type \
          \"CloudWatch Alarm State Change\"",
     );
+}
+
+#[test]
+fn events_beyond_the_size_and_record_bounds_are_refused_before_decoding() {
+    use crate::{MAX_EVENT_BYTES, MAX_SNS_RECORDS};
+    // A valid alarm event padded past 256 KiB in a field the decoder would otherwise ignore.
+    let mut padded = parse(fixture!("example-cloudwatch-alarm-metric.json"));
+    padded["alarmData"]["state"]["reason"] = json!("x".repeat(MAX_EVENT_BYTES));
+    let too_large = EventError::EventTooLarge {
+        max_bytes: MAX_EVENT_BYTES,
+    };
+    for decoder in [Decoder::Alarm, Decoder::Sns, Decoder::Schedule] {
+        assert_eq!(run(decoder, &padded).unwrap_err(), too_large, "{decoder:?}");
+    }
+    // Just under the bound it still decodes: the bound is on size, not on the field.
+    let room = MAX_EVENT_BYTES
+        - serde_json::to_vec(&parse(fixture!("example-cloudwatch-alarm-metric.json")))
+            .unwrap()
+            .len();
+    let mut fits = parse(fixture!("example-cloudwatch-alarm-metric.json"));
+    let original_reason = fits["alarmData"]["state"]["reason"].as_str().unwrap().to_string();
+    fits["alarmData"]["state"]["reason"] = json!(format!("{original_reason}{}", "x".repeat(room)));
+    assert_eq!(serde_json::to_vec(&fits).unwrap().len(), MAX_EVENT_BYTES);
+    assert!(alarm::decode(&fits).is_ok());
+
+    // SNS record count: the bound itself decodes, one more is refused as a whole.
+    let record = parse(fixture!("example-sns-cloudwatch-alarm.json"))["Records"][0].clone();
+    let records = |count: usize| json!({ "Records": vec![record.clone(); count] });
+    let decoded = sns::decode(&records(MAX_SNS_RECORDS)).unwrap();
+    assert_eq!(decoded.iter().filter(|result| result.is_ok()).count(), MAX_SNS_RECORDS);
+    let error = sns::decode(&records(MAX_SNS_RECORDS + 1)).unwrap_err();
+    assert_eq!(
+        error,
+        EventError::TooManyRecords {
+            field: "Records".into(),
+            count: MAX_SNS_RECORDS + 1,
+            max: MAX_SNS_RECORDS
+        }
+    );
+    assert_eq!(error.field(), Some("Records"));
+    // Thousands of records are over both bounds; the size check answers first, without reading them.
+    assert_eq!(sns::decode(&records(5000)).unwrap_err(), too_large);
 }
 
 /// Every value the mutation test puts in place of a field.

@@ -1,0 +1,46 @@
+//! criterion: the in-process cost of one event, per delivery shape (parse the
+//! JSON, decode, route, decide against a parsed policy and a synthetic
+//! history). The target is under 20 µs per event; `make bench` prints the
+//! medians next to the cold-start figures. No I/O: see `trigger_bench`.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use std::hint::black_box;
+use trigger_bench::{decode_and_decide, Scenario, Shape};
+
+fn decode_and_decide_per_shape(c: &mut Criterion) {
+    // A benchmark cannot run without its scenario; say why and measure nothing,
+    // rather than panicking (the workspace lints keep panics out of non-test code).
+    let scenario = match Scenario::new() {
+        Ok(scenario) => scenario,
+        Err(error) => {
+            eprintln!("the benchmark policy does not parse: {error}");
+            return;
+        }
+    };
+    let mut group = c.benchmark_group("decode-decide");
+    for shape in Shape::ALL {
+        // Check once, outside the timing, that the event takes the path we
+        // mean to time (a start), so a broken fixture is not timed as fast.
+        match decode_and_decide(shape, shape.fixture(), &scenario) {
+            Ok(decisions) if decisions.len() == 1 => {}
+            Ok(decisions) => {
+                eprintln!("{}: expected one decision, got {decisions:?}; skipped", shape.name());
+                continue;
+            }
+            Err(error) => {
+                eprintln!("{}: {error}; skipped", shape.name());
+                continue;
+            }
+        }
+        group.bench_function(shape.name(), |bencher| {
+            bencher.iter(|| decode_and_decide(black_box(shape), black_box(shape.fixture()), &scenario))
+        });
+    }
+    group.finish();
+}
+
+// Drift distances (issue 3): once they exist, add `fn drift_distances(c: &mut
+// Criterion)` timing each distance on a baseline/current pair of Model Monitor
+// statistics, and list it in the group below.
+criterion_group!(benches, decode_and_decide_per_shape);
+criterion_main!(benches);

@@ -1,0 +1,205 @@
+//! The in-process work one invocation does, set up for the criterion
+//! benchmarks in `benches/decide.rs`: parse the event JSON, decode it into
+//! signals, route each signal to its models and decide, against a parsed
+//! policy and a synthetic history. Pure: no I/O, no clock, no AWS.
+//!
+//! The cold-start harness (`bench/coldstart.py`) and its Python/boto3
+//! reference (`bench/reference/`) measure the rest: process start, SDK
+//! set-up and the calls to SageMaker and S3.
+
+use serde_json::Value;
+use trigger_decision::{
+    decide, route, Decision, Evidence, Execution, ExecutionStatus, History, Policy, PolicyError, Route, Signal,
+    Timestamp,
+};
+
+/// The policy every benchmark decides against: the guide's housing-price
+/// model, bound to the alarm and the schedule the fixtures name, plus two
+/// models bound to other alarms so routing has something to skip.
+pub const POLICY: &str = r#"
+[defaults]
+cooldown = "6h"
+schedule = "if-evidence"
+approval = "manual"
+
+[[model]]
+name = "churn"
+pipeline = "churn-retrain"
+alarms = ["churn-auc-low"]
+schedules = ["churn-weekly"]
+
+[[model]]
+name = "housing-price"
+pipeline = "housing-price-retrain"
+alarms = ["housing-price-mae-high"]
+schedules = ["housing-price-weekly"]
+[model.parameters]
+DataWindowDays = "30"
+InstanceType = "ml.m5.xlarge"
+
+[[model]]
+name = "fraud"
+pipeline = "fraud-retrain"
+alarms = ["fraud-recall-low", "fraud-precision-low"]
+"#;
+
+/// "Now" for every decision: 2024-01-01T00:05:00Z, five minutes after the
+/// scheduled fixtures fire and months after the alarm fixtures changed state.
+pub const NOW: Timestamp = Timestamp(1_704_067_500_000);
+
+const HOUR_MILLIS: i64 = 3_600_000;
+
+/// One delivery shape of an event, with the fixture that represents it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// The CloudWatch alarm's own Lambda action.
+    AlarmDirect,
+    /// A CloudWatch alarm notification through an SNS topic.
+    Sns,
+    /// EventBridge's "CloudWatch Alarm State Change".
+    EventBridgeAlarm,
+    /// An EventBridge scheduled rule.
+    Schedule,
+}
+
+impl Shape {
+    pub const ALL: [Shape; 4] = [Shape::AlarmDirect, Shape::Sns, Shape::EventBridgeAlarm, Shape::Schedule];
+
+    /// The benchmark's name, as `make bench` prints it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Shape::AlarmDirect => "alarm-direct",
+            Shape::Sns => "sns",
+            Shape::EventBridgeAlarm => "eventbridge-alarm",
+            Shape::Schedule => "schedule",
+        }
+    }
+
+    /// The fixture's JSON text, compiled in so the benchmark reads no file.
+    pub fn fixture(self) -> &'static str {
+        match self {
+            Shape::AlarmDirect => include_str!("../../tests/fixtures/events/example-cloudwatch-alarm-metric.json"),
+            Shape::Sns => include_str!("../../tests/fixtures/events/example-sns-cloudwatch-alarm.json"),
+            Shape::EventBridgeAlarm => {
+                include_str!("../../tests/fixtures/events/example-eventbridge-alarm-state-change.json")
+            }
+            Shape::Schedule => include_str!("../../tests/fixtures/events/example-eventbridge-scheduled-event.json"),
+        }
+    }
+}
+
+/// What `decide` is given besides the signal: the policy, parsed once as at
+/// cold start, and a history like the shell gathers it from SageMaker and
+/// the ledger.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub policy: Policy,
+    pub executions: Vec<Execution>,
+    pub evidence: Vec<Evidence>,
+    pub now: Timestamp,
+}
+
+impl Scenario {
+    /// Five finished executions (the newest a day old, so outside the
+    /// cooldown and none in flight) and three pieces of evidence, two of them
+    /// newer than the last start. Every shape therefore reaches a start, the
+    /// most expensive path: the token, the display name and the parameters
+    /// are all derived.
+    pub fn new() -> Result<Scenario, PolicyError> {
+        let policy = Policy::from_toml(POLICY)?;
+        let statuses = ["Succeeded", "Failed", "Succeeded", "Stopped", "Succeeded"];
+        let executions = statuses
+            .iter()
+            .enumerate()
+            .map(|(index, status)| {
+                let days_ago = i64::try_from(index).unwrap_or(0) + 1;
+                Execution {
+                    arn: format!("arn:aws:sagemaker:us-east-1:123456789012:pipeline/housing-price-retrain/execution/{days_ago:012}"),
+                    status: ExecutionStatus::parse(status),
+                    started_at: Timestamp(NOW.millis() - days_ago * 24 * HOUR_MILLIS),
+                    display_name: Some(format!("housing-price-metric-{days_ago:012x}")),
+                }
+            })
+            .collect();
+        let evidence = [30, 12, 2]
+            .iter()
+            .map(|hours_ago| Evidence {
+                trigger_id: format!("{hours_ago:032x}"),
+                summary: format!("alarm housing-price-mae-high moved to ALARM {hours_ago} h ago: mae 16250 > 15000"),
+                at: Timestamp(NOW.millis() - hours_ago * HOUR_MILLIS),
+            })
+            .collect();
+        Ok(Scenario {
+            policy,
+            executions,
+            evidence,
+            now: NOW,
+        })
+    }
+
+    fn history(&self) -> History<'_> {
+        History {
+            executions: &self.executions,
+            evidence: &self.evidence,
+            recorded_execution: None,
+        }
+    }
+}
+
+/// Everything an invocation does in-process for one event, as the handlers
+/// do it: JSON text to `Value` (the runtime's part), decode, route, decide
+/// for every bound model. Errors are strings: a benchmark only reports them.
+pub fn decode_and_decide(shape: Shape, event_text: &str, scenario: &Scenario) -> Result<Vec<Decision>, String> {
+    let event: Value = serde_json::from_str(event_text).map_err(|error| error.to_string())?;
+    let signals: Vec<Signal> = match shape {
+        Shape::AlarmDirect | Shape::EventBridgeAlarm => {
+            vec![trigger_events::alarm::decode(&event).map_err(|error| error.to_string())?]
+        }
+        Shape::Sns => trigger_events::sns::decode(&event)
+            .map_err(|error| error.to_string())?
+            .into_iter()
+            .collect::<Result<_, _>>()
+            .map_err(|error| error.to_string())?,
+        Shape::Schedule => vec![trigger_events::schedule::decode(&event).map_err(|error| error.to_string())?],
+    };
+    let mut decisions = Vec::new();
+    for signal in &signals {
+        match route(signal, &scenario.policy) {
+            Route::Models(models) => decisions.extend(
+                models
+                    .into_iter()
+                    .map(|model| decide(signal, model, scenario.history(), scenario.now)),
+            ),
+            Route::Unmatched(decision) => decisions.push(decision),
+        }
+    }
+    Ok(decisions)
+}
+
+// Drift distances (issue 3) are not built yet. When they are, add their
+// inputs here (a baseline and a current `statistics.json`, compiled in like
+// the fixtures) and a `drift_distances` group in `benches/decide.rs`.
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trigger_decision::Outcome;
+
+    #[test]
+    fn every_benchmarked_shape_reaches_one_start() {
+        let scenario = Scenario::new().unwrap();
+        for shape in Shape::ALL {
+            let decisions = decode_and_decide(shape, shape.fixture(), &scenario).unwrap();
+            let outcomes: Vec<(Option<&str>, Outcome)> = decisions
+                .iter()
+                .map(|decision| (decision.model.as_deref(), decision.outcome()))
+                .collect();
+            assert_eq!(
+                outcomes,
+                [(Some("housing-price"), Outcome::Started)],
+                "{}",
+                shape.name()
+            );
+        }
+    }
+}

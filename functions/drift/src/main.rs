@@ -1,0 +1,18 @@
+//! Lambda entry point for drift-trigger: it only wires things up. Configuration
+//! and SDK clients are built once at cold start; the handler lives in lib.rs.
+
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::Value;
+use trigger_aws::S3Reports;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    trigger_aws::lambda::init_tracing();
+    let trigger = trigger_aws::lambda::init_from_env().await?;
+    let reports = S3Reports::new(trigger.ledger.client().clone());
+    let (trigger, reports) = (&trigger, &reports);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        trigger_aws::lambda::finish(drift_trigger::handle(trigger, reports, &event.payload).await)
+    }))
+    .await
+}

@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""Checks the stack's safety rules on infra/template.yaml, beyond what cfn-lint knows.
+
+- No IAM Allow statement grants a mutating action (anything but Describe*, Get*,
+  List*, BatchGet*, Search*) on Resource "*", nor uses NotAction or NotResource.
+- The trigger functions' roles touch S3 only under the ledger prefix, and
+  SageMaker only through StartPipelineExecution, ListPipelineExecutions and
+  DescribePipeline on pipeline ARNs.
+- No event is lost: every function has an on-failure destination for its
+  asynchronous invocations; every SNS subscription, EventBridge rule target and
+  Scheduler target has a dead-letter queue; every queue has an alarm on depth > 0.
+- Every function's log group has a metric filter counting InvalidEvent errors.
+
+It reads the template with cfn-lint's decoder (cfn-lint is required by
+validate.sh anyway), which understands the !Ref / !Sub short forms.
+Usage: check_template.py [TEMPLATE]. Exits 1 on any problem.
+"""
+
+import json
+import os
+import sys
+
+from cfnlint.decode import decode
+
+READ_ONLY_VERBS = ("Describe", "Get", "List", "BatchGet", "Search")
+# The function roles may use S3 under these ledger prefixes only. The drift
+# function will add the monitoring-report prefix when it lands.
+FUNCTION_S3_PREFIXES = ("ledger/",)
+FUNCTION_SAGEMAKER_ACTIONS = {
+    "sagemaker:StartPipelineExecution",
+    "sagemaker:ListPipelineExecutions",
+    "sagemaker:DescribePipeline",
+}
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def branches(node):
+    """Both branches of an Fn::If (dropping AWS::NoValue), or the node itself."""
+    if isinstance(node, dict) and "Fn::If" in node:
+        found = []
+        for branch in node["Fn::If"][1:]:
+            found += branches(branch)
+        return found
+    if isinstance(node, dict) and node.get("Ref") == "AWS::NoValue":
+        return []
+    return [node]
+
+
+def statements(document):
+    for statement in as_list((document or {}).get("Statement", [])):
+        yield from branches(statement)
+
+
+def policy_documents(resources):
+    """Yields (where, role logical ids the policy applies to, policy document)."""
+    for logical_id, resource in resources.items():
+        kind, properties = resource.get("Type"), resource.get("Properties") or {}
+        if kind == "AWS::IAM::Role":
+            for policy in properties.get("Policies") or []:
+                yield f"{logical_id}/{policy.get('PolicyName')}", [logical_id], policy.get("PolicyDocument")
+        elif kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            roles = [role.get("Ref") for role in properties.get("Roles") or [] if isinstance(role, dict)]
+            yield logical_id, roles, properties.get("PolicyDocument")
+
+
+def is_mutating(action):
+    if not isinstance(action, str) or ":" not in action:
+        return True
+    verb = action.split(":", 1)[1]
+    return not verb.startswith(READ_ONLY_VERBS) or "*" in verb
+
+
+def check_iam(resources):
+    problems = []
+    function_roles = {
+        logical_id
+        for logical_id, resource in resources.items()
+        if resource.get("Type") == "AWS::IAM::Role"
+        and "lambda.amazonaws.com" in json.dumps(resource.get("Properties", {}).get("AssumeRolePolicyDocument"))
+    }
+    for where, roles, document in policy_documents(resources):
+        for statement in statements(document):
+            if statement.get("Effect") != "Allow":
+                continue
+            if "NotAction" in statement or "NotResource" in statement:
+                problems.append(f"{where}: an Allow statement uses NotAction or NotResource")
+                continue
+            actions = as_list(statement.get("Action", []))
+            targets = [target for resource in as_list(statement.get("Resource", [])) for target in branches(resource)]
+            if "*" in targets:
+                for action in actions:
+                    if is_mutating(action):
+                        problems.append(f"{where}: mutating action {action} is allowed on Resource \"*\"")
+            if not function_roles.intersection(roles):
+                continue
+            text = json.dumps(targets) + json.dumps(statement.get("Condition", {}))
+            for action in actions:
+                if action.startswith("s3:") and not any(prefix in text for prefix in FUNCTION_S3_PREFIXES):
+                    problems.append(f"{where}: {action} for a trigger function is not limited to {FUNCTION_S3_PREFIXES}")
+                if action.startswith("sagemaker:"):
+                    if action not in FUNCTION_SAGEMAKER_ACTIONS:
+                        problems.append(f"{where}: a trigger function may not use {action}")
+                    if ":pipeline/" not in json.dumps(targets):
+                        problems.append(f"{where}: {action} for a trigger function is not limited to pipeline ARNs")
+    return problems
+
+
+def check_delivery(template):
+    problems = []
+    resources = template.get("Resources", {})
+    globals_function = (template.get("Globals") or {}).get("Function") or {}
+    functions = {k: r for k, r in resources.items() if r.get("Type") == "AWS::Serverless::Function"}
+    for logical_id, function in functions.items():
+        properties = function.get("Properties") or {}
+        config = properties.get("EventInvokeConfig", globals_function.get("EventInvokeConfig")) or {}
+        on_failure = (config.get("DestinationConfig") or {}).get("OnFailure") or {}
+        if not on_failure.get("Destination") and not properties.get("DeadLetterQueue"):
+            problems.append(f"{logical_id}: no on-failure destination or dead-letter queue for asynchronous invocations")
+        for event_id, event in (properties.get("Events") or {}).items():
+            if event.get("Type") == "SNS" and not (event.get("Properties") or {}).get("RedrivePolicy"):
+                problems.append(f"{logical_id}/{event_id}: the SNS subscription has no RedrivePolicy (dead-letter queue)")
+            if event.get("Type") in ("EventBridgeRule", "CloudWatchEvent", "Schedule", "ScheduleV2") and not (
+                event.get("Properties") or {}
+            ).get("DeadLetterConfig"):
+                problems.append(f"{logical_id}/{event_id}: the {event.get('Type')} event has no DeadLetterConfig")
+    for logical_id, resource in resources.items():
+        properties = resource.get("Properties") or {}
+        if resource.get("Type") == "AWS::Events::Rule":
+            for target in properties.get("Targets") or []:
+                if not target.get("DeadLetterConfig"):
+                    problems.append(f"{logical_id}: target {target.get('Id')} has no DeadLetterConfig")
+        if resource.get("Type") == "AWS::Scheduler::Schedule" and not (properties.get("Target") or {}).get("DeadLetterConfig"):
+            problems.append(f"{logical_id}: the schedule's target has no DeadLetterConfig")
+
+    alarmed_queues = set()
+    for resource in resources.values():
+        properties = resource.get("Properties") or {}
+        if resource.get("Type") != "AWS::CloudWatch::Alarm" or properties.get("Namespace") != "AWS/SQS":
+            continue
+        if properties.get("ComparisonOperator") == "GreaterThanThreshold" and properties.get("Threshold") == 0:
+            for dimension in properties.get("Dimensions") or []:
+                value = dimension.get("Value")
+                if isinstance(value, dict) and "Fn::GetAtt" in value:
+                    alarmed_queues.add(value["Fn::GetAtt"][0])
+    for logical_id, resource in resources.items():
+        if resource.get("Type") == "AWS::SQS::Queue" and logical_id not in alarmed_queues:
+            problems.append(f"{logical_id}: no alarm fires when the queue holds a message (depth > 0)")
+
+    filtered_groups = {
+        (resource.get("Properties") or {}).get("LogGroupName", {}).get("Ref")
+        for resource in resources.values()
+        if resource.get("Type") == "AWS::Logs::MetricFilter"
+        and "InvalidEvent" in str((resource.get("Properties") or {}).get("FilterPattern"))
+        and isinstance((resource.get("Properties") or {}).get("LogGroupName"), dict)
+    }
+    for logical_id, function in functions.items():
+        logging = (function.get("Properties") or {}).get("LoggingConfig") or {}
+        group = logging.get("LogGroup")
+        if not isinstance(group, dict) or group.get("Ref") not in filtered_groups:
+            problems.append(f"{logical_id}: its log group has no metric filter counting InvalidEvent errors")
+    return problems
+
+
+def main(argv):
+    path = argv[0] if argv else os.path.join(os.path.dirname(os.path.abspath(__file__)), "template.yaml")
+    template, matches = decode(path)
+    if matches or template is None:
+        for match in matches:
+            print(f"{path}: {match}", file=sys.stderr)
+        return 1
+    problems = check_iam(template.get("Resources", {})) + check_delivery(template)
+    for problem in problems:
+        print(f"{path}: {problem}", file=sys.stderr)
+    if problems:
+        print(f"check_template: {len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    print(f"check_template: {path}: least privilege and dead-letter rules hold")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

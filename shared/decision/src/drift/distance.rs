@@ -1,0 +1,826 @@
+//! Distances between a baseline and a current feature distribution, computed
+//! from the summaries a monitoring job writes: KLL buckets for a numerical
+//! feature, category counts for a string feature.
+//!
+//! A numerical feature is read the way Model Monitor's buckets describe it:
+//! each bucket spreads its count uniformly over `[lower, upper]`, and a bucket
+//! with `lower == upper` is a point mass. The cumulative distribution function
+//! (CDF) is then piecewise linear between the bucket edges, with a jump at
+//! every point mass, and every measure below is computed exactly for that
+//! shape rather than by sampling it.
+//!
+//! Invariants, which the lead's drift policy relies on:
+//! - every function returns a `Distance` whose `value` is finite and >= 0,
+//!   and whose `p_value`, when set, is in [0, 1]: never NaN, never a panic,
+//!   never a loop that depends on the data's values;
+//! - a degenerate input (no data on one side, a zero-variance baseline,
+//!   dropped buckets, too few categories to test) gives a defined value and a
+//!   `note` from [`note`] that says why;
+//! - the distance of a distribution to itself is exactly 0 for every method.
+//!
+//! Statistical conventions follow DOMAIN.md: Deequ's robust L-infinity,
+//! Evidently's Wasserstein normalised by the baseline standard deviation, and
+//! chi-square homogeneity computed here (statrs' `chisquare` test needs equal
+//! totals and divides by zero on an empty expected bin, so only its
+//! `ChiSquared` distribution is used).
+
+use std::collections::BTreeMap;
+
+use statrs::distribution::{ChiSquared, ContinuousCDF};
+
+/// A numerical feature's distribution as Model Monitor's KLL buckets describe it:
+/// mass `count` spread uniformly over [lower, upper] in each bucket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bucket {
+    pub lower: f64,
+    pub upper: f64,
+    pub count: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Numeric {
+    pub buckets: Vec<Bucket>,
+    /// `num_present`: the sample size behind the buckets.
+    pub count: f64,
+    pub std_dev: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Categorical {
+    pub counts: Vec<(String, f64)>,
+}
+
+/// A computed distance. `value` is always finite and >= 0 (never NaN);
+/// `p_value` is set by hypothesis-test methods; `note` says why a degenerate input gave the value it did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Distance {
+    pub value: f64,
+    pub p_value: Option<f64>,
+    pub note: Option<&'static str>,
+}
+
+/// Deequ's constant for the robust L-infinity test (about a 0.1% false alarm rate).
+pub const ROBUST_C_ALPHA: f64 = 1.8;
+
+/// PSI floors every bin's proportion at this before taking logarithms, so an
+/// empty bin on one side gives a large but finite term instead of infinity.
+pub const PSI_EPSILON: f64 = 1e-4;
+
+/// Chi-square's approximation needs expected counts of at least this much;
+/// smaller categories are merged before testing.
+pub const MIN_EXPECTED_COUNT: f64 = 5.0;
+
+/// Why a degenerate input gave the value it did. At most one note is reported:
+/// the one that explains the value best (no data first, then the method's own
+/// degenerate case, then what was dropped from the input).
+pub mod note {
+    /// One side has no buckets, or only zero counts: the value is 0.
+    pub const NO_DATA: &str = "no data on one side";
+    /// A bucket or category with a NaN or infinite bound or count was ignored.
+    pub const NON_FINITE_DROPPED: &str = "non-finite bound or count dropped";
+    /// A bucket whose upper bound is below its lower bound was ignored.
+    pub const INVERTED_BUCKET_DROPPED: &str = "bucket with upper < lower dropped";
+    /// A bucket or category with a negative count was ignored.
+    pub const NEGATIVE_COUNT_DROPPED: &str = "negative count dropped";
+    /// Wasserstein: the baseline has no spread to normalise by, and the
+    /// distributions differ; the value is 1.0 (see `wasserstein_numeric`).
+    pub const ZERO_VARIANCE_BASELINE: &str = "zero-variance baseline";
+    /// Wasserstein: the baseline's `std_dev` was absent, negative or not finite.
+    pub const STD_DEV_ESTIMATED: &str = "baseline std_dev missing or invalid; estimated from its buckets";
+    /// PSI and chi-square on numbers: the baseline has fewer than two buckets'
+    /// worth of edges, so its buckets cannot serve as bins.
+    pub const SINGLE_BIN_BASELINE: &str = "baseline spans at most one bucket; bins are below, inside and above it";
+    /// Chi-square: categories with an expected count below 5 were merged.
+    pub const CATEGORIES_REGROUPED: &str = "categories with an expected count below 5 merged before testing";
+    /// Chi-square: after regrouping, one column is left; there is nothing to test.
+    pub const TOO_FEW_CATEGORIES: &str = "fewer than two categories after regrouping; nothing to test";
+    /// The value overflowed f64 (e.g. a huge Wasserstein over a tiny std_dev).
+    pub const SATURATED: &str = "value overflowed and was saturated at f64::MAX";
+    /// Defensive: arithmetic produced NaN despite the guards; reported as 0.
+    pub const NUMERICAL_FAILURE: &str = "numerical failure; reported as 0";
+}
+
+/// Edges beyond this magnitude are rescaled before any subtraction, so that
+/// `upper - lower` cannot overflow to infinity (2^512, far above real data).
+const RESCALE_ABOVE: f64 = f64::from_bits((1023 + 512) << 52);
+/// The rescaling factor, 2^1023: a power of two, so dividing by it is exact.
+const RESCALE_BY: f64 = f64::from_bits(2046 << 52);
+
+/// Simple or robust L-infinity distance between the two CDFs: the largest
+/// vertical gap, taken over the union of both sides' bucket edges (the gap is
+/// linear between edges, so the largest one is at an edge, on one side of a jump).
+///
+/// Robust (Deequ): `max(0, linf - ROBUST_C_ALPHA * sqrt((n + m) / (n * m)))`
+/// with `n`, `m` the two sample sizes (`count`, or the bucket total when
+/// `count` is not a positive finite number).
+pub fn linf_numeric(baseline: &Numeric, current: &Numeric, robust: bool) -> Distance {
+    let pair = match NumericPair::new(baseline, current) {
+        Some(pair) => pair,
+        None => return no_data(None),
+    };
+    let largest = pair.largest_gap();
+    let value = if robust {
+        // sqrt((n+m)/(nm)) written as sqrt(1/n + 1/m), which cannot overflow.
+        let margin = ROBUST_C_ALPHA * (1.0 / pair.baseline_size + 1.0 / pair.current_size).sqrt();
+        (largest - margin).max(0.0)
+    } else {
+        largest
+    };
+    finish(value, None, pair.note)
+}
+
+/// Population stability index on the baseline's bins: the current
+/// distribution is re-binned onto the baseline's bucket edges through its CDF
+/// (mass below or above the baseline's range goes to the first or last bin),
+/// both sides' proportions are floored at `PSI_EPSILON` and renormalised, and
+/// PSI = sum (c - b) ln(c / b).
+pub fn psi_numeric(baseline: &Numeric, current: &Numeric) -> Distance {
+    let pair = match NumericPair::new(baseline, current) {
+        Some(pair) => pair,
+        None => return no_data(None),
+    };
+    let bins = pair.baseline_bins();
+    finish(psi(&bins.baseline, &bins.current), None, bins.note.or(pair.note))
+}
+
+/// Jensen-Shannon distance (the square root of the divergence, log base 2, so
+/// in [0, 1]) over the grid of both sides' edges: every cell between two
+/// consecutive edges, plus every point mass. Both densities are constant
+/// inside each cell, so this equals the continuous distance exactly.
+pub fn js_numeric(baseline: &Numeric, current: &Numeric) -> Distance {
+    let pair = match NumericPair::new(baseline, current) {
+        Some(pair) => pair,
+        None => return no_data(None),
+    };
+    let (baseline_cells, current_cells) = pair.cells();
+    finish(jensen_shannon(&baseline_cells, &current_cells), None, pair.note)
+}
+
+/// Wasserstein-1 distance, `∫ |F_b - F_c| dx`, integrated exactly for the
+/// piecewise-linear CDFs (a segment where the difference changes sign is split
+/// at its root), divided by the baseline's standard deviation as Evidently does.
+///
+/// The standard deviation is the baseline's `std_dev` when it is a positive
+/// finite number. When it is absent, negative or not finite it is estimated
+/// from the baseline's buckets (note `STD_DEV_ESTIMATED`), since statistics
+/// written by hand or by other tools may omit it. When it is 0 (given, or
+/// estimated for a baseline that is one point) the baseline has no scale to
+/// measure against: identical distributions still give 0, and any difference
+/// gives 1.0 with note `ZERO_VARIANCE_BASELINE`, i.e. "moved by at least one
+/// standard deviation", which is above any sensible drift threshold.
+pub fn wasserstein_numeric(baseline: &Numeric, current: &Numeric) -> Distance {
+    let pair = match NumericPair::new(baseline, current) {
+        Some(pair) => pair,
+        None => return no_data(None),
+    };
+    let scaled_distance = pair.area_between();
+    if scaled_distance == 0.0 {
+        // Identical on the axis: 0 whatever the scale (and 0 * inf must not become NaN).
+        return finish(0.0, None, pair.note);
+    }
+    let (std_dev, std_note) = match baseline.std_dev {
+        Some(std_dev) if std_dev.is_finite() && std_dev >= 0.0 => (std_dev, None),
+        _ => (pair.baseline.std_dev() * pair.scale, Some(note::STD_DEV_ESTIMATED)),
+    };
+    if std_dev <= 0.0 || !std_dev.is_finite() {
+        return finish(1.0, None, Some(note::ZERO_VARIANCE_BASELINE));
+    }
+    // The integral was taken on rescaled edges; undo the scale in the same
+    // step as the normalisation so neither factor overflows on its own.
+    let value = scaled_distance * (pair.scale / std_dev);
+    finish(value, None, std_note.or(pair.note))
+}
+
+/// Chi-square test of homogeneity on the baseline's bins (as for PSI): the
+/// baseline row holds its proportions times its sample size, the current row
+/// its re-binned proportions times its sample size (`count`, or the bucket
+/// total when `count` is not a positive finite number). See
+/// [`chi_square_categorical`] for the regrouping, the value and the p-value.
+pub fn chi_square_numeric(baseline: &Numeric, current: &Numeric) -> Distance {
+    let pair = match NumericPair::new(baseline, current) {
+        Some(pair) => pair,
+        None => return no_data(Some(1.0)),
+    };
+    let bins = pair.baseline_bins();
+    let baseline_counts: Vec<f64> = bins.baseline.iter().map(|p| p * pair.baseline_size).collect();
+    let current_counts: Vec<f64> = bins.current.iter().map(|p| p * pair.current_size).collect();
+    let mut distance = chi_square_table(&baseline_counts, &current_counts);
+    distance.note = distance.note.or(bins.note).or(pair.note);
+    distance
+}
+
+/// The largest difference in a category's frequency, over the union of both
+/// sides' categories (a category seen on one side only counts in full).
+pub fn linf_categorical(baseline: &Categorical, current: &Categorical) -> Distance {
+    let pair = match CategoricalPair::new(baseline, current) {
+        Some(pair) => pair,
+        None => return no_data(None),
+    };
+    let (p, q) = pair.proportions();
+    let largest = p.iter().zip(&q).map(|(b, c)| (b - c).abs()).fold(0.0, f64::max);
+    finish(largest.min(1.0), None, pair.note)
+}
+
+/// PSI over the union of categories; a category unseen on one side gets the
+/// `PSI_EPSILON` floor there.
+pub fn psi_categorical(baseline: &Categorical, current: &Categorical) -> Distance {
+    let pair = match CategoricalPair::new(baseline, current) {
+        Some(pair) => pair,
+        None => return no_data(None),
+    };
+    let (p, q) = pair.proportions();
+    finish(psi(&p, &q), None, pair.note)
+}
+
+/// Jensen-Shannon distance (log base 2, in [0, 1]) over the union of categories.
+pub fn js_categorical(baseline: &Categorical, current: &Categorical) -> Distance {
+    let pair = match CategoricalPair::new(baseline, current) {
+        Some(pair) => pair,
+        None => return no_data(None),
+    };
+    let (p, q) = pair.proportions();
+    finish(jensen_shannon(&p, &q), None, pair.note)
+}
+
+/// Chi-square test of homogeneity on the 2×k table of baseline and current counts.
+///
+/// Columns whose expected count is below 5 in either row are merged into one
+/// "other" column; if that column is itself still below 5 it is merged into
+/// the smallest remaining column. The statistic is Σ (O − E)² / E with
+/// k − 1 degrees of freedom; the p-value is the chi-squared survival function
+/// (1 − CDF, computed directly so small p-values keep their precision).
+/// `value` is Cramér's V = sqrt(stat / N), an effect size in [0, 1], so a
+/// huge sample with a negligible shift does not read as a large distance.
+/// Fewer than two columns after regrouping: value 0, p-value 1.
+pub fn chi_square_categorical(baseline: &Categorical, current: &Categorical) -> Distance {
+    let pair = match CategoricalPair::new(baseline, current) {
+        Some(pair) => pair,
+        None => return no_data(Some(1.0)),
+    };
+    let mut distance = chi_square_table(&pair.baseline, &pair.current);
+    distance.note = distance.note.or(pair.note);
+    distance
+}
+
+/// Benjamini-Hochberg adjusted p-values (step-up: monotone in the sorted
+/// order, capped at 1), in the same order as the input. A NaN p-value is
+/// treated as 1 (no evidence) and others are clamped into [0, 1].
+pub fn benjamini_hochberg(p_values: &[f64]) -> Vec<f64> {
+    let clean: Vec<f64> = p_values
+        .iter()
+        .map(|&p| if p.is_nan() { 1.0 } else { p.clamp(0.0, 1.0) })
+        .collect();
+    let tests = clean.len() as f64;
+    let mut order: Vec<usize> = (0..clean.len()).collect();
+    order.sort_by(|&a, &b| clean[a].total_cmp(&clean[b]));
+    let mut adjusted = vec![1.0; clean.len()];
+    let mut running_min: f64 = 1.0;
+    for (rank, &index) in order.iter().enumerate().rev() {
+        // m / rank is >= 1 after rounding too, so the product never rounds below p.
+        running_min = running_min.min(clean[index] * (tests / (rank + 1) as f64));
+        adjusted[index] = running_min;
+    }
+    adjusted
+}
+
+/// The result for a side without data: nothing to compare, so no drift.
+fn no_data(p_value: Option<f64>) -> Distance {
+    Distance {
+        value: 0.0,
+        p_value,
+        note: Some(note::NO_DATA),
+    }
+}
+
+/// The last guard before a value leaves the module: finite, >= 0, p in [0, 1].
+fn finish(value: f64, p_value: Option<f64>, why: Option<&'static str>) -> Distance {
+    let (value, why) = if value.is_nan() {
+        (0.0, Some(note::NUMERICAL_FAILURE))
+    } else if value.is_infinite() && value > 0.0 {
+        (f64::MAX, Some(note::SATURATED))
+    } else {
+        (value.max(0.0), why)
+    };
+    let p_value = p_value.map(|p| if p.is_nan() { 1.0 } else { p.clamp(0.0, 1.0) });
+    Distance {
+        value,
+        p_value,
+        note: why,
+    }
+}
+
+/// Divides every entry by the sum, after dividing by the largest entry so the
+/// sum cannot overflow. Callers guarantee a positive largest entry.
+fn normalise(values: &[f64]) -> Vec<f64> {
+    let largest = values.iter().copied().fold(0.0, f64::max);
+    if largest <= 0.0 {
+        return vec![0.0; values.len()];
+    }
+    let total: f64 = values.iter().map(|v| v / largest).sum();
+    values.iter().map(|v| v / largest / total).collect()
+}
+
+fn psi(baseline: &[f64], current: &[f64]) -> f64 {
+    let floor = |values: &[f64]| -> Vec<f64> {
+        let floored: Vec<f64> = values.iter().map(|v| v.max(PSI_EPSILON)).collect();
+        let total: f64 = floored.iter().sum();
+        floored.iter().map(|v| v / total).collect()
+    };
+    let (b, c) = (floor(baseline), floor(current));
+    // Every term is >= 0 ((c - b) and ln(c / b) share a sign), so no cancellation.
+    b.iter().zip(&c).map(|(b, c)| (c - b) * (c / b).ln()).sum()
+}
+
+/// sqrt(JSD) in bits, as scipy.spatial.distance.jensenshannon(p, q, base=2).
+fn jensen_shannon(p: &[f64], q: &[f64]) -> f64 {
+    let (p, q) = (normalise(p), normalise(q));
+    let term = |x: f64, mean: f64| if x > 0.0 { x * (x / mean).ln() } else { 0.0 };
+    // Each cell's two terms are added to each other before the running sum, so
+    // swapping p and q gives bit-for-bit the same result (the measure is symmetric).
+    let divergence: f64 = p
+        .iter()
+        .zip(&q)
+        .map(|(&a, &b)| {
+            let mean = 0.5 * (a + b);
+            term(a, mean) + term(b, mean)
+        })
+        .sum();
+    let bits = 0.5 * divergence / std::f64::consts::LN_2;
+    bits.clamp(0.0, 1.0).sqrt()
+}
+
+/// The chi-square homogeneity test shared by both kinds (see `chi_square_categorical`).
+/// Inputs are aligned columns of finite, non-negative counts.
+fn chi_square_table(baseline: &[f64], current: &[f64]) -> Distance {
+    // Work on the table divided by its largest entry so no sum overflows; the
+    // statistic scales linearly with the counts and V not at all.
+    let scale = baseline.iter().chain(current).copied().fold(0.0, f64::max);
+    if scale <= 0.0 {
+        return no_data(Some(1.0));
+    }
+    // Empty columns have no expected count at all; drop them first.
+    let columns: Vec<[f64; 2]> = baseline
+        .iter()
+        .zip(current)
+        .map(|(b, c)| [b / scale, c / scale])
+        .filter(|[b, c]| b + c > 0.0)
+        .collect();
+    let rows = [
+        columns.iter().map(|c| c[0]).sum::<f64>(),
+        columns.iter().map(|c| c[1]).sum::<f64>(),
+    ];
+    if rows[0] <= 0.0 || rows[1] <= 0.0 {
+        return no_data(Some(1.0));
+    }
+    let grand = rows[0] + rows[1];
+    let smaller_row = rows[0].min(rows[1]);
+    let threshold = MIN_EXPECTED_COUNT / scale;
+    // The expected count is smallest in the smaller row.
+    let is_small = |column: &[f64; 2]| (column[0] + column[1]) * (smaller_row / grand) < threshold;
+
+    let mut kept: Vec<[f64; 2]> = Vec::with_capacity(columns.len());
+    let mut other = [0.0, 0.0];
+    let mut regrouped = false;
+    for column in columns {
+        if is_small(&column) {
+            other[0] += column[0];
+            other[1] += column[1];
+            regrouped = true;
+        } else {
+            kept.push(column);
+        }
+    }
+    if regrouped {
+        let smallest = if is_small(&other) {
+            kept.iter_mut().min_by(|a, b| (a[0] + a[1]).total_cmp(&(b[0] + b[1])))
+        } else {
+            None
+        };
+        match smallest {
+            Some(smallest) => {
+                smallest[0] += other[0];
+                smallest[1] += other[1];
+            }
+            None => kept.push(other),
+        }
+    }
+    let why = if regrouped {
+        Some(note::CATEGORIES_REGROUPED)
+    } else {
+        None
+    };
+    if kept.len() < 2 {
+        return Distance {
+            value: 0.0,
+            p_value: Some(1.0),
+            note: Some(note::TOO_FEW_CATEGORIES),
+        };
+    }
+
+    let term = |observed: f64, row: f64, total: f64| {
+        // total * (row / grand), not (row * total) / grand: with equal rows the
+        // share is exactly 0.5, so identical rows give a statistic of exactly 0.
+        let expected = total * (row / grand);
+        if expected > 0.0 {
+            (observed - expected).powi(2) / expected
+        } else {
+            0.0
+        }
+    };
+    // As in `jensen_shannon`, a column's two terms are added first so that
+    // swapping baseline and current gives exactly the same statistic.
+    let statistic: f64 = kept
+        .iter()
+        .map(|column| {
+            let total = column[0] + column[1];
+            term(column[0], rows[0], total) + term(column[1], rows[1], total)
+        })
+        .sum();
+    // For a 2×k table min(rows, columns) - 1 = 1, so V = sqrt(stat / N).
+    let cramers_v = (statistic / grand).sqrt().min(1.0);
+    let degrees_of_freedom = (kept.len() - 1) as f64;
+    let p_value = match ChiSquared::new(degrees_of_freedom) {
+        Ok(distribution) => distribution.sf(statistic * scale),
+        // Unreachable with two or more columns; no evidence is the safe answer.
+        Err(_) => 1.0,
+    };
+    finish(cramers_v, Some(p_value), why)
+}
+
+/// A bucket after cleaning: finite, ordered bounds and a positive-or-zero weight.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    lower: f64,
+    upper: f64,
+    weight: f64,
+}
+
+/// One side's buckets with the unusable ones dropped.
+#[derive(Debug)]
+struct CleanBuckets {
+    spans: Vec<Span>,
+    /// The sum of the kept counts (may be +inf if they overflow).
+    total_count: f64,
+    note: Option<&'static str>,
+}
+
+impl CleanBuckets {
+    fn new(numeric: &Numeric) -> Self {
+        let mut why = None;
+        let mut spans = Vec::with_capacity(numeric.buckets.len());
+        for bucket in &numeric.buckets {
+            let rejected = if !(bucket.lower.is_finite() && bucket.upper.is_finite() && bucket.count.is_finite()) {
+                Some(note::NON_FINITE_DROPPED)
+            } else if bucket.upper < bucket.lower {
+                Some(note::INVERTED_BUCKET_DROPPED)
+            } else if bucket.count < 0.0 {
+                Some(note::NEGATIVE_COUNT_DROPPED)
+            } else {
+                None
+            };
+            match rejected {
+                Some(reason) => why = why.or(Some(reason)),
+                // Adding 0.0 turns -0.0 into 0.0, so equal edges compare equal under total_cmp.
+                None => spans.push(Span {
+                    lower: bucket.lower + 0.0,
+                    upper: bucket.upper + 0.0,
+                    weight: bucket.count,
+                }),
+            }
+        }
+        spans.sort_by(|a, b| a.lower.total_cmp(&b.lower).then(a.upper.total_cmp(&b.upper)));
+        let total_count = spans.iter().map(|span| span.weight).sum();
+        CleanBuckets {
+            spans,
+            total_count,
+            note: why,
+        }
+    }
+
+    fn has_mass(&self) -> bool {
+        self.spans.iter().any(|span| span.weight > 0.0)
+    }
+
+    fn largest_magnitude(&self) -> f64 {
+        self.spans
+            .iter()
+            .map(|span| span.lower.abs().max(span.upper.abs()))
+            .fold(0.0, f64::max)
+    }
+
+    /// The sample size: `count` (num_present) when usable, else the bucket total.
+    fn sample_size(&self, declared: f64) -> f64 {
+        let size = if declared.is_finite() && declared > 0.0 {
+            declared
+        } else {
+            self.total_count
+        };
+        size.min(f64::MAX)
+    }
+}
+
+/// A piecewise-linear CDF with jumps, known at its own sorted distinct edges.
+#[derive(Debug)]
+struct Cdf {
+    edges: Vec<f64>,
+    /// F just below each edge (the left limit).
+    before: Vec<f64>,
+    /// F at each edge, including any point mass there (right-continuous).
+    at: Vec<f64>,
+}
+
+impl Cdf {
+    /// Builds the CDF in one sweep over the edges, in O(n log n) for n buckets
+    /// however they overlap. `scale` divides every edge.
+    fn new(spans: &[Span], scale: f64) -> Self {
+        let weights = normalise(&spans.iter().map(|span| span.weight).collect::<Vec<_>>());
+        let mut edges: Vec<f64> = spans
+            .iter()
+            .flat_map(|span| [span.lower / scale, span.upper / scale])
+            .collect();
+        edges.sort_by(f64::total_cmp);
+        edges.dedup();
+        let index_of = |x: f64| edges.binary_search_by(|edge| edge.total_cmp(&x)).unwrap_or_else(|i| i);
+
+        let count = edges.len();
+        let mut density_change = vec![0.0; count];
+        let mut opened = vec![0usize; count];
+        let mut closed = vec![0usize; count];
+        let mut atoms = vec![0.0; count];
+        for (span, weight) in spans.iter().zip(weights) {
+            let (lower, upper) = (span.lower / scale, span.upper / scale);
+            let start = index_of(lower);
+            let density = weight / (upper - lower);
+            if upper > lower && density.is_finite() {
+                let end = index_of(upper);
+                density_change[start] += density;
+                density_change[end] -= density;
+                opened[start] += 1;
+                closed[end] += 1;
+            } else {
+                // A bucket with no width (or too little to hold a finite
+                // density) is a point mass at its lower bound.
+                atoms[start] += weight;
+            }
+        }
+
+        let mut before = vec![0.0; count];
+        let mut at = vec![0.0; count];
+        let (mut cumulative, mut density, mut active) = (0.0, 0.0f64, 0usize);
+        for i in 0..count {
+            if i > 0 {
+                cumulative += density * (edges[i] - edges[i - 1]);
+            }
+            before[i] = cumulative;
+            cumulative += atoms[i];
+            at[i] = cumulative;
+            active = (active + opened[i]).saturating_sub(closed[i]);
+            // Where no bucket is open the density is exactly 0; resetting it
+            // stops rounding residue from leaking mass into gaps.
+            density = if active == 0 {
+                0.0
+            } else {
+                (density + density_change[i]).max(0.0)
+            };
+        }
+        // Rounding can leave the total a hair off 1; make the CDF end at 1 exactly.
+        let total = cumulative;
+        if total > 0.0 && total.is_finite() {
+            for value in before.iter_mut().chain(at.iter_mut()) {
+                *value = (*value / total).clamp(0.0, 1.0);
+            }
+        }
+        Cdf { edges, before, at }
+    }
+
+    /// (F(x-), F(x)): the left limit and the value at x.
+    fn eval(&self, x: f64) -> (f64, f64) {
+        match self.edges.binary_search_by(|edge| edge.total_cmp(&x)) {
+            Ok(i) => (self.before[i], self.at[i]),
+            Err(0) => (0.0, 0.0),
+            Err(i) if i >= self.edges.len() => (1.0, 1.0),
+            Err(i) => {
+                let (left, right) = (self.edges[i - 1], self.edges[i]);
+                let fraction = (x - left) / (right - left);
+                let value = self.at[i - 1] + (self.before[i] - self.at[i - 1]) * fraction;
+                (value, value)
+            }
+        }
+    }
+
+    /// The standard deviation of the mixture of uniforms and point masses,
+    /// in the CDF's (scaled) units, computed around the mean in two passes.
+    fn std_dev(&self) -> f64 {
+        let cells = self.cells();
+        let mean: f64 = cells
+            .iter()
+            .map(|(mass, lower, upper)| mass * 0.5 * (lower + upper))
+            .sum();
+        let variance: f64 = cells
+            .iter()
+            .map(|(mass, lower, upper)| {
+                let centre = 0.5 * (lower + upper) - mean;
+                mass * (centre * centre + (upper - lower).powi(2) / 12.0)
+            })
+            .sum();
+        variance.max(0.0).sqrt()
+    }
+
+    /// (mass, lower, upper) for each point mass and each cell between edges.
+    fn cells(&self) -> Vec<(f64, f64, f64)> {
+        let mut cells = Vec::with_capacity(2 * self.edges.len());
+        for (i, &edge) in self.edges.iter().enumerate() {
+            cells.push((self.at[i] - self.before[i], edge, edge));
+            if let Some(&next) = self.edges.get(i + 1) {
+                cells.push((self.before[i + 1] - self.at[i], edge, next));
+            }
+        }
+        cells
+    }
+}
+
+/// Two numerical distributions ready to compare, on a common (rescaled) axis.
+#[derive(Debug)]
+struct NumericPair {
+    baseline: Cdf,
+    current: Cdf,
+    /// Every edge was divided by this (1, or 2^1023 for astronomically large edges).
+    scale: f64,
+    baseline_size: f64,
+    current_size: f64,
+    note: Option<&'static str>,
+}
+
+/// Both sides' proportions on the baseline's bins.
+#[derive(Debug)]
+struct Bins {
+    baseline: Vec<f64>,
+    current: Vec<f64>,
+    note: Option<&'static str>,
+}
+
+impl NumericPair {
+    /// None when either side has no usable mass.
+    fn new(baseline: &Numeric, current: &Numeric) -> Option<Self> {
+        let (clean_baseline, clean_current) = (CleanBuckets::new(baseline), CleanBuckets::new(current));
+        if !clean_baseline.has_mass() || !clean_current.has_mass() {
+            return None;
+        }
+        let magnitude = clean_baseline
+            .largest_magnitude()
+            .max(clean_current.largest_magnitude());
+        let scale = if magnitude > RESCALE_ABOVE { RESCALE_BY } else { 1.0 };
+        Some(NumericPair {
+            baseline: Cdf::new(&clean_baseline.spans, scale),
+            current: Cdf::new(&clean_current.spans, scale),
+            scale,
+            baseline_size: clean_baseline.sample_size(baseline.count),
+            current_size: clean_current.sample_size(current.count),
+            note: clean_baseline.note.or(clean_current.note),
+        })
+    }
+
+    fn union_edges(&self) -> Vec<f64> {
+        let mut edges: Vec<f64> = self.baseline.edges.iter().chain(&self.current.edges).copied().collect();
+        edges.sort_by(f64::total_cmp);
+        edges.dedup();
+        edges
+    }
+
+    fn largest_gap(&self) -> f64 {
+        let mut largest: f64 = 0.0;
+        for x in self.union_edges() {
+            let ((baseline_left, baseline_at), (current_left, current_at)) =
+                (self.baseline.eval(x), self.current.eval(x));
+            largest = largest
+                .max((baseline_left - current_left).abs())
+                .max((baseline_at - current_at).abs());
+        }
+        largest.min(1.0)
+    }
+
+    /// Each side's mass in every point mass and every cell of the union grid.
+    fn cells(&self) -> (Vec<f64>, Vec<f64>) {
+        let edges = self.union_edges();
+        let mut baseline_cells = Vec::with_capacity(2 * edges.len());
+        let mut current_cells = Vec::with_capacity(2 * edges.len());
+        let mut previous: Option<((f64, f64), (f64, f64))> = None;
+        for &x in &edges {
+            let (baseline, current) = (self.baseline.eval(x), self.current.eval(x));
+            if let Some((baseline_previous, current_previous)) = previous {
+                baseline_cells.push((baseline.0 - baseline_previous.1).max(0.0));
+                current_cells.push((current.0 - current_previous.1).max(0.0));
+            }
+            baseline_cells.push((baseline.1 - baseline.0).max(0.0));
+            current_cells.push((current.1 - current.0).max(0.0));
+            previous = Some((baseline, current));
+        }
+        (baseline_cells, current_cells)
+    }
+
+    /// ∫ |F_b - F_c| dx on the scaled axis. Between consecutive union edges
+    /// the difference is linear, from d0 (just right of the left edge) to d1
+    /// (just left of the right edge); where it changes sign the two triangles
+    /// give w (d0² + d1²) / (2 (|d0| + |d1|)).
+    fn area_between(&self) -> f64 {
+        let edges = self.union_edges();
+        let mut area = 0.0;
+        for window in edges.windows(2) {
+            let (left, right) = (window[0], window[1]);
+            let start = self.baseline.eval(left).1 - self.current.eval(left).1;
+            let end = self.baseline.eval(right).0 - self.current.eval(right).0;
+            let width = right - left;
+            area += if start * end >= 0.0 {
+                0.5 * width * (start.abs() + end.abs())
+            } else {
+                0.5 * width * (start * start + end * end) / (start.abs() + end.abs())
+            };
+        }
+        area
+    }
+
+    /// The baseline's bins and both sides' proportions in them. Bins are the
+    /// intervals between the baseline's distinct edges (its buckets, when they
+    /// tile the range as KLL buckets do), each closed on the right; current
+    /// mass outside the baseline's range joins the first or last bin. A
+    /// baseline with fewer than two bins (one bucket, or one point) would make
+    /// every comparison 0, so it gets three bins instead: below, inside and
+    /// above its range.
+    fn baseline_bins(&self) -> Bins {
+        let edges = &self.baseline.edges;
+        let bin = |cdf: &Cdf| -> Vec<f64> {
+            let mut cumulative = vec![0.0];
+            cumulative.extend(edges[1..edges.len() - 1].iter().map(|&x| cdf.eval(x).1));
+            cumulative.push(1.0);
+            cumulative.windows(2).map(|pair| (pair[1] - pair[0]).max(0.0)).collect()
+        };
+        let around = |cdf: &Cdf| -> Vec<f64> {
+            let (below, _) = cdf.eval(edges[0]);
+            let (_, through) = cdf.eval(edges[edges.len() - 1]);
+            vec![below, (through - below).max(0.0), (1.0 - through).max(0.0)]
+        };
+        if edges.len() >= 3 {
+            Bins {
+                baseline: bin(&self.baseline),
+                current: bin(&self.current),
+                note: None,
+            }
+        } else {
+            Bins {
+                baseline: around(&self.baseline),
+                current: around(&self.current),
+                note: Some(note::SINGLE_BIN_BASELINE),
+            }
+        }
+    }
+}
+
+/// Two categorical distributions aligned over the union of their categories
+/// (in byte order of the names), as raw finite non-negative counts.
+#[derive(Debug)]
+struct CategoricalPair {
+    baseline: Vec<f64>,
+    current: Vec<f64>,
+    note: Option<&'static str>,
+}
+
+impl CategoricalPair {
+    /// None when either side has no positive count. A category listed twice
+    /// on one side has its counts added.
+    fn new(baseline: &Categorical, current: &Categorical) -> Option<Self> {
+        let mut table: BTreeMap<&str, [f64; 2]> = BTreeMap::new();
+        let mut why = None;
+        for (side, categorical) in [baseline, current].into_iter().enumerate() {
+            for (name, count) in &categorical.counts {
+                let rejected = if !count.is_finite() {
+                    Some(note::NON_FINITE_DROPPED)
+                } else if *count < 0.0 {
+                    Some(note::NEGATIVE_COUNT_DROPPED)
+                } else {
+                    None
+                };
+                if let Some(reason) = rejected {
+                    why = why.or(Some(reason));
+                    continue;
+                }
+                let entry = table.entry(name.as_str()).or_insert([0.0, 0.0]);
+                entry[side] = (entry[side] + count).min(f64::MAX);
+            }
+        }
+        let baseline: Vec<f64> = table.values().map(|counts| counts[0]).collect();
+        let current: Vec<f64> = table.values().map(|counts| counts[1]).collect();
+        let has_mass = |counts: &[f64]| counts.iter().any(|&count| count > 0.0);
+        if !has_mass(&baseline) || !has_mass(&current) {
+            return None;
+        }
+        Some(CategoricalPair {
+            baseline,
+            current,
+            note: why,
+        })
+    }
+
+    fn proportions(&self) -> (Vec<f64>, Vec<f64>) {
+        (normalise(&self.baseline), normalise(&self.current))
+    }
+}

@@ -1,0 +1,425 @@
+//! Drift report locations, from the three ways a report announces itself:
+//!
+//! - EventBridge "SageMaker Processing Job State Change" for a finished
+//!   monitoring job: the current statistics are `statistics.json` under the
+//!   job's processing output, and the baseline, when the job names one, is
+//!   its `statistics.json` input;
+//! - S3 "Object Created" for a `statistics.json`, through EventBridge or as
+//!   an S3 event notification;
+//! - a direct request `{"model", "baseline", "current", "report_id"}`.
+//!
+//! Decoding only finds where the statistics are; `monitor` parses them once
+//! they have been read.
+
+use crate::error::EventError;
+use crate::field::{describe, Object};
+use crate::limits::check_event_size;
+use crate::timestamp;
+use serde_json::Value;
+use trigger_decision::{Path, Timestamp};
+
+/// Where one drift report's statistics live.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DriftRequest {
+    /// The model, when the source names it; otherwise the policy's `drift.reports` prefixes route it.
+    pub model: Option<String>,
+    /// What identifies the report: the monitoring job ARN, or the report object (with its ETag).
+    pub report_id: String,
+    /// The current `statistics.json`.
+    pub current: String,
+    /// The baseline `statistics.json`, when the source names it.
+    pub baseline: Option<String>,
+    /// Model Monitor's `constraints.json`, when the source names it.
+    pub constraints: Option<String>,
+    /// When the report was produced, when the source says.
+    pub observed_at: Option<Timestamp>,
+    pub path: Path,
+}
+
+/// A decoded drift input: a report to judge, or an event that is valid but carries none.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DriftInput {
+    Report(DriftRequest),
+    /// For example a monitoring job that failed, or an object that is not a `statistics.json`.
+    NotAReport {
+        reason: &'static str,
+        detail: String,
+    },
+}
+
+pub const PROCESSING_JOB_DETAIL_TYPE: &str = "SageMaker Processing Job State Change";
+pub const OBJECT_CREATED_DETAIL_TYPE: &str = "Object Created";
+const STATISTICS_FILE: &str = "statistics.json";
+
+const ACCEPTED: &str = "an EventBridge \"SageMaker Processing Job State Change\" event, an S3 \"Object Created\" \
+                        event (EventBridge, or an S3 notification with `Records[].s3`), or a direct request \
+                        `{\"model\", \"baseline\", \"current\", \"report_id\"}` with s3:// URIs";
+
+/// Decodes any of the three drift inputs. An S3 notification may carry several records.
+pub fn decode(event: &Value) -> Result<Vec<DriftInput>, EventError> {
+    check_event_size(event)?;
+    let Some(root) = Object::new(event, "") else {
+        return Err(unrecognised(describe(event)));
+    };
+    match root.str("detail-type") {
+        Some(PROCESSING_JOB_DETAIL_TYPE) => return processing_job(&root).map(|input| vec![input]),
+        Some(OBJECT_CREATED_DETAIL_TYPE) => return object_created_eventbridge(&root).map(|input| vec![input]),
+        Some(_) => return Err(unrecognised(root.describe())),
+        None => {}
+    }
+    if let Some(records) = root.array("Records") {
+        if records.is_empty() {
+            return Err(EventError::WrongType {
+                field: "Records".to_string(),
+                expected: "at least one S3 record",
+                found: "an empty array".to_string(),
+            });
+        }
+        return records
+            .iter()
+            .enumerate()
+            .map(|(index, record)| s3_record(record, &format!("Records[{index}]")))
+            .collect();
+    }
+    if root.get("current").is_some() || root.get("baseline").is_some() {
+        return direct(&root).map(|request| vec![DriftInput::Report(request)]);
+    }
+    Err(unrecognised(root.describe()))
+}
+
+fn unrecognised(found: String) -> EventError {
+    EventError::UnrecognisedShape {
+        field: String::new(),
+        wanted: "a drift report event",
+        found,
+        accepted: ACCEPTED,
+    }
+}
+
+fn processing_job(root: &Object<'_>) -> Result<DriftInput, EventError> {
+    let detail = root.required_object("detail", "a processing job event carries the job in `detail`")?;
+    let job = detail
+        .str("ProcessingJobArn")
+        .or_else(|| detail.str("ProcessingJobName"))
+        .map(str::to_string)
+        .ok_or_else(|| EventError::Missing {
+            field: detail.field_path("ProcessingJobName"),
+            absence: "missing",
+            needed: "a monitoring job event must name the job",
+        })?;
+    let status = detail.str("ProcessingJobStatus").unwrap_or_default();
+    if status != "Completed" {
+        return Ok(DriftInput::NotAReport {
+            reason: "job-not-completed",
+            detail: format!("Monitoring job {job} is {status:?}, not Completed; it produced no report to judge."),
+        });
+    }
+    let output = detail
+        .object("ProcessingOutputConfig")
+        .and_then(|config| config.array("Outputs").map(<[Value]>::to_vec))
+        .unwrap_or_default()
+        .iter()
+        .find_map(|output| {
+            output
+                .pointer("/S3Output/S3Uri")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .ok_or_else(|| EventError::Missing {
+            field: detail.field_path("ProcessingOutputConfig.Outputs[].S3Output.S3Uri"),
+            absence: "missing",
+            needed: "a monitoring job event must say where the job wrote its statistics",
+        })?;
+    check_s3_uri(
+        &detail.field_path("ProcessingOutputConfig.Outputs[].S3Output.S3Uri"),
+        &output,
+    )?;
+    // Model Monitor passes the baseline as processing inputs; take them when the event lists them.
+    let inputs: Vec<String> = detail
+        .array("ProcessingInputs")
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|input| {
+            input
+                .pointer("/S3Input/S3Uri")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .collect();
+    let input_ending = |suffix: &str| inputs.iter().find(|uri| uri.ends_with(suffix)).cloned();
+    Ok(DriftInput::Report(DriftRequest {
+        model: None,
+        report_id: job,
+        current: format!("{}/{STATISTICS_FILE}", output.trim_end_matches('/')),
+        baseline: input_ending(STATISTICS_FILE),
+        constraints: input_ending("constraints.json"),
+        observed_at: root.get("time").and_then(timestamp::from_json),
+        path: Path::EventBridge,
+    }))
+}
+
+fn object_created_eventbridge(root: &Object<'_>) -> Result<DriftInput, EventError> {
+    let detail = root.required_object("detail", "an S3 Object Created event carries the object in `detail`")?;
+    let bucket = detail.required_object("bucket", "the object's bucket is needed")?;
+    let object = detail.required_object("object", "the object's key is needed")?;
+    report_object(
+        bucket.required_str("name", "the bucket name is needed")?,
+        object.required_str("key", "the object key is needed")?,
+        object.str("etag"),
+        root.get("time").and_then(timestamp::from_json),
+        Path::EventBridge,
+    )
+}
+
+fn s3_record(record: &Value, path: &str) -> Result<DriftInput, EventError> {
+    let record = Object::new(record, path).ok_or_else(|| EventError::WrongType {
+        field: path.to_string(),
+        expected: "an S3 event record",
+        found: describe(record),
+    })?;
+    let s3 = record.required_object("s3", "an S3 event record carries the bucket and object in `s3`")?;
+    let bucket = s3.required_object("bucket", "the object's bucket is needed")?;
+    let object = s3.required_object("object", "the object's key is needed")?;
+    // S3 notifications URL-encode keys (a space arrives as `+`).
+    let key = decode_key(object.required_str("key", "the object key is needed")?);
+    report_object(
+        bucket.required_str("name", "the bucket name is needed")?,
+        &key,
+        object.str("eTag"),
+        record.get("eventTime").and_then(timestamp::from_json),
+        Path::S3,
+    )
+}
+
+fn report_object(
+    bucket: &str,
+    key: &str,
+    etag: Option<&str>,
+    observed_at: Option<Timestamp>,
+    path: Path,
+) -> Result<DriftInput, EventError> {
+    let uri = format!("s3://{bucket}/{key}");
+    if !key.ends_with(STATISTICS_FILE) {
+        return Ok(DriftInput::NotAReport {
+            reason: "not-statistics",
+            detail: format!("{uri} is not a {STATISTICS_FILE}; only statistics are compared."),
+        });
+    }
+    // The same object announced twice is one report; an object written again is a new one.
+    let report_id = match etag {
+        Some(etag) if !etag.is_empty() => format!("{uri}@{}", etag.trim_matches('"')),
+        _ => uri.clone(),
+    };
+    Ok(DriftInput::Report(DriftRequest {
+        model: None,
+        report_id,
+        current: uri,
+        baseline: None,
+        constraints: None,
+        observed_at,
+        path,
+    }))
+}
+
+fn direct(root: &Object<'_>) -> Result<DriftRequest, EventError> {
+    let model = root.required_str("model", "a direct drift request names the model")?;
+    let current = root.required_str("current", "a direct drift request names the current statistics.json")?;
+    check_s3_uri("current", current)?;
+    let baseline = root.str("baseline").map(str::to_string);
+    if let Some(baseline) = &baseline {
+        check_s3_uri("baseline", baseline)?;
+    }
+    let constraints = root.str("constraints").map(str::to_string);
+    if let Some(constraints) = &constraints {
+        check_s3_uri("constraints", constraints)?;
+    }
+    Ok(DriftRequest {
+        model: Some(crate::field::check_name("model", model)?),
+        report_id: root
+            .str("report_id")
+            .filter(|id| !id.is_empty())
+            .unwrap_or(current)
+            .to_string(),
+        current: current.to_string(),
+        baseline,
+        constraints,
+        observed_at: root.get("observed_at").and_then(timestamp::from_json),
+        path: Path::Direct,
+    })
+}
+
+fn check_s3_uri(field: &str, uri: &str) -> Result<(), EventError> {
+    let valid = uri
+        .strip_prefix("s3://")
+        .and_then(|rest| rest.split_once('/'))
+        .is_some_and(|(bucket, key)| !bucket.is_empty() && !key.is_empty());
+    if valid {
+        Ok(())
+    } else {
+        Err(EventError::WrongType {
+            field: field.to_string(),
+            expected: "an S3 URI like s3://bucket/key",
+            found: crate::field::quote(uri),
+        })
+    }
+}
+
+/// Undoes the form encoding S3 notifications apply to keys (`+` for a space, `%XX` for a byte).
+fn decode_key(key: &str) -> String {
+    fn hex(byte: u8) -> Option<u8> {
+        (byte as char).to_digit(16).and_then(|digit| u8::try_from(digit).ok())
+    }
+    let bytes = key.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while let Some(&byte) = bytes.get(index) {
+        let escaped = match (
+            byte,
+            bytes.get(index + 1).copied().and_then(hex),
+            bytes.get(index + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(high), Some(low)) => Some(high * 16 + low),
+            _ => None,
+        };
+        match (byte, escaped) {
+            (_, Some(value)) => {
+                decoded.push(value);
+                index += 3;
+            }
+            (b'+', None) => {
+                decoded.push(b' ');
+                index += 1;
+            }
+            (other, None) => {
+                decoded.push(other);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Value {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/events/drift")
+            .join(name);
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    }
+
+    fn report(name: &str) -> DriftRequest {
+        match decode(&fixture(name)).unwrap().as_slice() {
+            [DriftInput::Report(request)] => request.clone(),
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+
+    const CURRENT: &str = "s3://monitoring-reports/housing-price/reports/2023/08/05/01/statistics.json";
+
+    #[test]
+    fn a_completed_monitoring_job_points_at_its_statistics_and_baseline() {
+        let request = report("example-sagemaker-processing-job-completed.json");
+        assert_eq!(request.current, CURRENT);
+        assert_eq!(
+            request.baseline.as_deref(),
+            Some("s3://monitoring-reports/housing-price/baseline/statistics.json")
+        );
+        assert_eq!(
+            request.constraints.as_deref(),
+            Some("s3://monitoring-reports/housing-price/baseline/constraints.json")
+        );
+        assert!(request
+            .report_id
+            .ends_with("processing-job/model-monitoring-202308050100-7c2f1b9d"));
+        assert_eq!((request.model, request.path), (None, Path::EventBridge));
+        assert_eq!(request.observed_at, timestamp::parse("2023-08-05T01:12:40Z"));
+    }
+
+    #[test]
+    fn both_object_created_envelopes_name_the_same_report() {
+        let by_eventbridge = report("example-eventbridge-s3-object-created.json");
+        let by_notification = report("example-s3-notification-statistics.json");
+        assert_eq!(by_eventbridge.current, CURRENT);
+        assert_eq!(by_eventbridge.report_id, by_notification.report_id);
+        assert_eq!(
+            by_eventbridge.report_id,
+            format!("{CURRENT}@b1946ac92492d2347c6235b4d2611184")
+        );
+        assert_eq!(
+            (by_eventbridge.path, by_notification.path),
+            (Path::EventBridge, Path::S3)
+        );
+    }
+
+    #[test]
+    fn a_direct_request_names_model_baseline_and_report() {
+        let request = report("example-drift-direct-request.json");
+        assert_eq!(request.model.as_deref(), Some("housing-price"));
+        assert_eq!(request.report_id, "housing-price-2023-08-05T01");
+        assert_eq!(request.path, Path::Direct);
+    }
+
+    #[test]
+    fn valid_inputs_without_a_report_are_not_errors() {
+        let failed = decode(&fixture("example-sagemaker-processing-job-failed.json")).unwrap();
+        assert!(matches!(
+            failed.as_slice(),
+            [DriftInput::NotAReport {
+                reason: "job-not-completed",
+                ..
+            }]
+        ));
+        let mut other_object = fixture("example-eventbridge-s3-object-created.json");
+        other_object["detail"]["object"]["key"] = Value::from("housing-price/reports/constraint_violations.json");
+        let decoded = decode(&other_object).unwrap();
+        assert!(matches!(
+            decoded.as_slice(),
+            [DriftInput::NotAReport {
+                reason: "not-statistics",
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn bad_drift_inputs_name_what_is_wrong() {
+        let check = |event: Value, fragment: &str| {
+            let error = decode(&event).expect_err(fragment).to_string();
+            assert!(error.contains(fragment), "{error:?} lacks {fragment:?}");
+        };
+        check(
+            serde_json::json!({"model": "m", "current": "/tmp/statistics.json"}),
+            "`current` should be an S3 URI",
+        );
+        check(
+            serde_json::json!({"current": "s3://b/k/statistics.json"}),
+            "`model` is missing",
+        );
+        check(
+            serde_json::json!({"model": "m", "current": "s3://b/statistics.json", "baseline": "s3://b"}),
+            "`baseline`",
+        );
+        check(serde_json::json!({"Records": []}), "at least one S3 record");
+        check(
+            serde_json::json!({"Records": [{"s3": {"bucket": {"name": "b"}}}]}),
+            "Records[0].s3.object",
+        );
+        check(
+            serde_json::json!({"detail-type": "Something Else", "detail": {}}),
+            "not a drift report event",
+        );
+        check(serde_json::json!([1, 2]), "not a drift report event");
+        let mut no_output = fixture("example-sagemaker-processing-job-completed.json");
+        no_output["detail"]["ProcessingOutputConfig"] = Value::Null;
+        check(no_output, "S3Output.S3Uri");
+    }
+
+    #[test]
+    fn notification_keys_are_url_decoded() {
+        assert_eq!(decode_key("a+b%2Fc%3D%zz%"), "a b/c=%zz%");
+        assert_eq!(decode_key("ünïcode%C3%A9"), "ünïcodeé");
+    }
+}
