@@ -32,7 +32,20 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "events"
 HERE = Path(__file__).resolve().parent
 BUCKET = "retrain-ledger"
-PARAMETERS = ["TriggerType", "TriggerReason", "TriggerId", "ModelApprovalStatus", "DataWindowDays"]
+REPORTS = "monitoring-reports"
+STATISTICS = ROOT / "tests" / "fixtures" / "statistics"
+REPORT_OBJECTS = {
+    "baseline/statistics.json": "baseline-statistics.json",
+    "baseline/constraints.json": "constraints.json",
+    "rent-price/2026-11-27/statistics.json": "current-mild.json",
+    "land-value/2026-11-27/statistics.json": "current-severe.json",
+    # Where the drift event fixtures point.
+    "housing-price/baseline/statistics.json": "baseline-statistics.json",
+    "housing-price/baseline/constraints.json": "constraints.json",
+    "housing-price/reports/2023/08/05/01/statistics.json": "current-mild.json",
+}
+PARAMETERS = ["TriggerType", "TriggerReason", "TriggerId", "ModelApprovalStatus", "DataWindowDays", "TrainingMode",
+              "RehearsalFraction", "DriftScore", "DriftedFeatures"]
 
 
 def free_port():
@@ -116,7 +129,12 @@ class LocalStack:
     def create_resources(self):
         session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
                                         region_name="us-east-1")
-        session.client("s3", endpoint_url=self.endpoint).create_bucket(Bucket=BUCKET)
+        s3 = session.client("s3", endpoint_url=self.endpoint)
+        s3.create_bucket(Bucket=BUCKET)
+        # Monitoring reports for the drift cases: a baseline and two current statistics.json.
+        s3.create_bucket(Bucket=REPORTS)
+        for key, name in REPORT_OBJECTS.items():
+            s3.put_object(Bucket=REPORTS, Key=key, Body=(STATISTICS / name).read_bytes())
         sagemaker = session.client("sagemaker", endpoint_url=self.endpoint)
         definition = {"Version": "2020-12-01", "Steps": [],
                       "Parameters": [{"Name": name, "Type": "String"} for name in PARAMETERS]}
@@ -124,6 +142,15 @@ class LocalStack:
             sagemaker.create_pipeline(PipelineName=pipeline, PipelineDefinition=json.dumps(definition),
                                       RoleArn="arn:aws:iam::123456789012:role/retrain-pipeline")
         self.sagemaker = sagemaker
+
+    def training_mode(self, execution_arn):
+        """The TrainingMode the execution was started with, as SageMaker lists it."""
+        listed = self.sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=execution_arn)
+        parameters = {p["Name"]: p["Value"] for p in listed["PipelineParameters"]}
+        mode = parameters.get("TrainingMode", "-")
+        if "RehearsalFraction" in parameters:
+            mode += f" (rehearsal {parameters['RehearsalFraction']})"
+        return mode
 
     def execution_count(self, pipeline):
         listed = self.sagemaker.list_pipeline_executions(PipelineName=pipeline)
@@ -239,6 +266,8 @@ def freshen(events, now=None):
 
 
 def function_for(name):
+    if name.startswith(("example-sagemaker-processing-job", "example-eventbridge-s3", "example-s3-", "example-drift")):
+        return "drift-trigger"
     if name.startswith(("example-cloudwatch-alarm", "example-eventbridge-alarm")):
         return "alarm-trigger"
     if name.startswith("example-sns"):
@@ -271,28 +300,38 @@ def demo(stack):
         ("alarm returns to OK", "alarm-trigger", ok, "ignored"),
         ("churn schedule, no evidence", "schedule-trigger", {"schedule": "churn-weekly", "scheduled_time": now},
          "skipped"),
+        ("mild drift report", "drift-trigger", drift_request("rent-price"), "started"),
+        ("severe drift report", "drift-trigger", drift_request("land-value"), "started"),
     ]
     rows, failures = [], 0
     for title, function, event, expected in steps:
         status, answer = stack.invoke(function, event)
         if status != "ok":
-            rows.append([title, function, status, "", "", answer])
+            rows.append([title, function, status, "", "", "", answer])
             failures += 1
             continue
         for decision in answer["decisions"]:
             outcome = decision["outcome"]
             failures += outcome != expected
-            rows.append([title, function, outcome, decision["reason"], decision["model"] or "-", decision["detail"]])
-    print_table(["step", "function", "outcome", "reason", "model", "why"], rows)
+            training = stack.training_mode(decision["execution_arn"]) if outcome == "started" else "-"
+            rows.append([title, function, outcome, decision["reason"], decision["model"] or "-", training,
+                         decision["detail"]])
+    print_table(["step", "function", "outcome", "reason", "model", "training", "why"], rows)
     executions = stack.execution_count("housing-price-retrain")
     print(f"\nhousing-price-retrain executions in SageMaker: {executions} (expected 1)")
     failures += executions != 1
     return failures
 
 
+def drift_request(model):
+    return {"model": model, "current": f"s3://{REPORTS}/{model}/2026-11-27/statistics.json",
+            "report_id": f"{model}-2026-11-27"}
+
+
 def fixtures(stack):
     rows, failures = [], 0
-    paths = sorted(FIXTURES.glob("*.json")) + sorted((FIXTURES / "invalid").glob("*.json"))
+    paths = (sorted(FIXTURES.glob("*.json")) + sorted((FIXTURES / "drift").glob("*.json"))
+             + sorted((FIXTURES / "invalid").glob("*.json")))
     # Fresh times show real decisions rather than `ignored/stale`; equal times stay equal across fixtures.
     events = freshen([json.loads(path.read_text()) for path in paths])
     for path, event in zip(paths, events):

@@ -160,7 +160,8 @@ impl FaultProxy {
         })
     }
 
-    /// Fails matching requests number `first` to `first + times - 1` (1-based) with `fault`.
+    /// Fails matching requests number `first` to `first + times - 1` (1-based,
+    /// counted from when the rule is set) with `fault`.
     pub fn fail(&self, matcher: Match, first: usize, times: usize, fault: Fault) {
         self.lock().rules.push(Rule {
             matcher,
@@ -429,7 +430,13 @@ fn error_answer(request: &Request, status: u16) -> Vec<u8> {
     let message = format!("fault injected by the test proxy: {status} {reason}");
     if request.header("x-amz-target").is_some() {
         let body = serde_json::json!({"__type": code, "message": message}).to_string();
-        answer(status, reason, "application/x-amz-json-1.1", &[("x-amzn-ErrorType", code)], &body)
+        answer(
+            status,
+            reason,
+            "application/x-amz-json-1.1",
+            &[("x-amzn-ErrorType", code)],
+            &body,
+        )
     } else {
         let body = format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>"
