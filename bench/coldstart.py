@@ -38,6 +38,7 @@ import tempfile
 import threading
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -233,7 +234,6 @@ def tls_material(folder):
     Returns (certificate, key, bundle). The bundle is the system's CA bundle plus this CA,
     so both runtimes parse a full trust store at their first connection, as on Lambda.
     """
-    from datetime import datetime, timedelta, timezone
     from ipaddress import IPv4Address
 
     from cryptography import x509
@@ -264,6 +264,30 @@ def tls_material(folder):
     system = next((Path(path) for path in SYSTEM_CA_BUNDLES if Path(path).is_file()), None)
     bundle.write_bytes((system.read_bytes() if system else b"") + ca.public_bytes(serialization.Encoding.PEM))
     return certificate, key, bundle
+
+
+def fresh_event(fixture, now):
+    """The fixture with its event time set to `now`, as a prompt delivery would carry it.
+
+    The triggers ignore events older than the policy's maximum event age, and a fresh
+    time also gives every round its own dedupe key.
+    """
+    event = json.loads((FIXTURES / fixture).read_text())
+    cloudwatch_time = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}+0000"
+    eventbridge_time = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if "alarmData" in event:
+        event["alarmData"]["state"]["timestamp"] = cloudwatch_time
+        event["time"] = cloudwatch_time
+    if isinstance(event.get("detail"), dict) and "state" in event["detail"]:
+        event["detail"]["state"]["timestamp"] = cloudwatch_time
+    if event.get("detail-type"):
+        event["time"] = eventbridge_time
+    for record in event.get("Records", []):
+        message = json.loads(record["Sns"]["Message"])
+        message["StateChangeTime"] = cloudwatch_time
+        record["Sns"]["Message"] = json.dumps(message)
+        record["Sns"]["Timestamp"] = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    return json.dumps(event).encode()
 
 
 def policy_for(model, pipeline):
@@ -332,7 +356,7 @@ def cold_start(runtime, round_label, api, sagemaker, moto_endpoint, ca_bundle, s
     if ca_bundle:
         # The trust store: rustls-native-certs reads SSL_CERT_FILE, botocore AWS_CA_BUNDLE.
         env.update(SSL_CERT_FILE=str(ca_bundle), AWS_CA_BUNDLE=str(ca_bundle))
-    invocation = Invocation((FIXTURES / runtime.fixture).read_bytes(),
+    invocation = Invocation(fresh_event(runtime.fixture, datetime.now(timezone.utc)),
                             f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{runtime.label}")
     api.invocation = invocation
     started_at = time.perf_counter()

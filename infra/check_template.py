@@ -3,9 +3,12 @@
 
 - No IAM Allow statement grants a mutating action (anything but Describe*, Get*,
   List*, BatchGet*, Search*) on Resource "*", nor uses NotAction or NotResource.
-- The trigger functions' roles touch S3 only under the ledger prefix, and
-  SageMaker only through StartPipelineExecution, ListPipelineExecutions and
-  DescribePipeline on pipeline ARNs.
+- The trigger functions' roles touch S3 only under the ledger prefix (read and
+  write) and the monitoring-report prefix (read only): every object ARN they
+  name lies under one of the two, and every ListBucket is limited by an
+  s3:prefix condition to one of the two. SageMaker they use only through
+  StartPipelineExecution, ListPipelineExecutions and DescribePipeline on
+  pipeline ARNs.
 - No event is lost: every function has an on-failure destination for its
   asynchronous invocations; every SNS subscription, EventBridge rule target and
   Scheduler target has a dead-letter queue; every queue has an alarm on depth > 0.
@@ -23,9 +26,14 @@ import sys
 from cfnlint.decode import decode
 
 READ_ONLY_VERBS = ("Describe", "Get", "List", "BatchGet", "Search")
-# The function roles may use S3 under these ledger prefixes only. The drift
-# function will add the monitoring-report prefix when it lands.
-FUNCTION_S3_PREFIXES = ("ledger/",)
+# The key prefixes under which the function roles may use S3, as the template
+# writes them (before !Sub fills in parameters), each with the S3 actions
+# allowed there. The ledger is read and written; the monitoring reports (the
+# drift function's statistics, baselines and constraints) are only read.
+FUNCTION_S3_PREFIXES = {
+    "ledger/": {"s3:GetObject", "s3:PutObject", "s3:ListBucket"},
+    "${MonitoringReportsPrefix}": {"s3:GetObject", "s3:ListBucket"},
+}
 FUNCTION_SAGEMAKER_ACTIONS = {
     "sagemaker:StartPipelineExecution",
     "sagemaker:ListPipelineExecutions",
@@ -49,6 +57,44 @@ def branches(node):
     return [node]
 
 
+def text_of(node):
+    """A resource or condition value as text: the string, the !Sub template, or its JSON."""
+    if isinstance(node, str):
+        return node
+    if isinstance(node, dict) and "Fn::Sub" in node:
+        template = node["Fn::Sub"]
+        return template if isinstance(template, str) else text_of(template[0])
+    return json.dumps(node)
+
+
+def s3_scope_problem(action, targets, condition):
+    """Why a function's S3 statement is not limited to FUNCTION_S3_PREFIXES, or None.
+
+    Object actions must name object ARNs under an allowed prefix. ListBucket
+    names a bucket, so it must carry an s3:prefix condition whose every value
+    starts with an allowed prefix.
+    """
+    if action == "s3:ListBucket":
+        scopes = [
+            text_of(value)
+            for operator in ("StringLike", "StringEquals")
+            for value in as_list(((condition or {}).get(operator) or {}).get("s3:prefix", []))
+        ]
+        if not scopes:
+            return "has no s3:prefix condition (StringLike or StringEquals)"
+        under = [(scope, [p for p in FUNCTION_S3_PREFIXES if scope.startswith(p)]) for scope in scopes]
+    else:
+        if not targets:
+            return "names no resource"
+        under = [(text_of(target), [p for p in FUNCTION_S3_PREFIXES if "/" + p in text_of(target)]) for target in targets]
+    for scope, prefixes in under:
+        if not prefixes:
+            return f"reaches {scope}, outside {tuple(FUNCTION_S3_PREFIXES)}"
+        if not any(action in FUNCTION_S3_PREFIXES[prefix] for prefix in prefixes):
+            return f"is not allowed under {prefixes[0]} (only {sorted(FUNCTION_S3_PREFIXES[prefixes[0]])})"
+    return None
+
+
 def statements(document):
     for statement in as_list((document or {}).get("Statement", [])):
         yield from branches(statement)
@@ -59,8 +105,10 @@ def policy_documents(resources):
     for logical_id, resource in resources.items():
         kind, properties = resource.get("Type"), resource.get("Properties") or {}
         if kind == "AWS::IAM::Role":
-            for policy in properties.get("Policies") or []:
-                yield f"{logical_id}/{policy.get('PolicyName')}", [logical_id], policy.get("PolicyDocument")
+            # An inline policy may itself sit in an Fn::If; check every branch.
+            for entry in properties.get("Policies") or []:
+                for policy in branches(entry):
+                    yield f"{logical_id}/{policy.get('PolicyName')}", [logical_id], policy.get("PolicyDocument")
         elif kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
             roles = [role.get("Ref") for role in properties.get("Roles") or [] if isinstance(role, dict)]
             yield logical_id, roles, properties.get("PolicyDocument")
@@ -96,10 +144,11 @@ def check_iam(resources):
                         problems.append(f"{where}: mutating action {action} is allowed on Resource \"*\"")
             if not function_roles.intersection(roles):
                 continue
-            text = json.dumps(targets) + json.dumps(statement.get("Condition", {}))
             for action in actions:
-                if action.startswith("s3:") and not any(prefix in text for prefix in FUNCTION_S3_PREFIXES):
-                    problems.append(f"{where}: {action} for a trigger function is not limited to {FUNCTION_S3_PREFIXES}")
+                if action.startswith("s3:"):
+                    problem = s3_scope_problem(action, targets, statement.get("Condition"))
+                    if problem:
+                        problems.append(f"{where}: {action} for a trigger function {problem}")
                 if action.startswith("sagemaker:"):
                     if action not in FUNCTION_SAGEMAKER_ACTIONS:
                         problems.append(f"{where}: a trigger function may not use {action}")

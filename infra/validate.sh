@@ -7,8 +7,9 @@
 # in CI once requirements-tools.txt is installed there).
 #
 # check_template.py then checks the stack's own rules on template.yaml: no
-# mutating IAM action on "*", the functions' S3 and SageMaker access scoped to
-# the ledger prefix and pipeline ARNs, a dead-letter queue or on-failure
+# mutating IAM action on "*", the functions' S3 access scoped to the ledger
+# prefix and (read only) the monitoring-report prefix, their SageMaker access
+# scoped to pipeline ARNs, a dead-letter queue or on-failure
 # destination on every asynchronous path, an alarm on every queue, and an
 # InvalidEvent metric filter on every function's log group.
 #

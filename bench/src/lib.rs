@@ -9,7 +9,7 @@
 
 use serde_json::Value;
 use trigger_decision::{
-    decide, route, Decision, Evidence, Execution, ExecutionStatus, History, Policy, PolicyError, Route, Signal,
+    decide, route, Decision, Evidence, Execution, ExecutionStatus, History, Policy, PolicyError, Route, Signal, Span,
     Timestamp,
 };
 
@@ -43,9 +43,9 @@ pipeline = "fraud-retrain"
 alarms = ["fraud-recall-low", "fraud-precision-low"]
 "#;
 
-/// "Now" for every decision: 2024-01-01T00:05:00Z, five minutes after the
-/// scheduled fixtures fire and months after the alarm fixtures changed state.
-pub const NOW: Timestamp = Timestamp(1_704_067_500_000);
+/// How long after the event "now" is in every decision: a prompt delivery,
+/// well inside any maximum event age.
+pub const DELIVERY_DELAY: Span = Span::from_secs(300);
 
 const HOUR_MILLIS: i64 = 3_600_000;
 
@@ -100,12 +100,23 @@ pub struct Scenario {
 }
 
 impl Scenario {
-    /// Five finished executions (the newest a day old, so outside the
-    /// cooldown and none in flight) and three pieces of evidence, two of them
-    /// newer than the last start. Every shape therefore reaches a start, the
-    /// most expensive path: the token, the display name and the parameters
-    /// are all derived.
-    pub fn new() -> Result<Scenario, PolicyError> {
+    /// The scenario for one shape's fixture, "now" being `DELIVERY_DELAY`
+    /// after the event. Decoding the fixture to find its time happens here,
+    /// outside any timing.
+    pub fn for_shape(shape: Shape) -> Result<Scenario, String> {
+        let decisions_time = signals(shape, shape.fixture())?
+            .first()
+            .map(|signal| signal.occurred_at().plus(DELIVERY_DELAY))
+            .ok_or_else(|| format!("the {} fixture holds no signal", shape.name()))?;
+        Scenario::new(decisions_time).map_err(|error| error.to_string())
+    }
+
+    /// Five finished executions (the newest a day before `now`, so outside
+    /// the cooldown and none in flight) and three pieces of evidence, two of
+    /// them newer than the last start. Every shape therefore reaches a start,
+    /// the most expensive path: the token, the display name and the
+    /// parameters are all derived.
+    pub fn new(now: Timestamp) -> Result<Scenario, PolicyError> {
         let policy = Policy::from_toml(POLICY)?;
         let statuses = ["Succeeded", "Failed", "Succeeded", "Stopped", "Succeeded"];
         let executions = statuses
@@ -116,7 +127,7 @@ impl Scenario {
                 Execution {
                     arn: format!("arn:aws:sagemaker:us-east-1:123456789012:pipeline/housing-price-retrain/execution/{days_ago:012}"),
                     status: ExecutionStatus::parse(status),
-                    started_at: Timestamp(NOW.millis() - days_ago * 24 * HOUR_MILLIS),
+                    started_at: Timestamp(now.millis() - days_ago * 24 * HOUR_MILLIS),
                     display_name: Some(format!("housing-price-metric-{days_ago:012x}")),
                 }
             })
@@ -126,14 +137,14 @@ impl Scenario {
             .map(|hours_ago| Evidence {
                 trigger_id: format!("{hours_ago:032x}"),
                 summary: format!("alarm housing-price-mae-high moved to ALARM {hours_ago} h ago: mae 16250 > 15000"),
-                at: Timestamp(NOW.millis() - hours_ago * HOUR_MILLIS),
+                at: Timestamp(now.millis() - hours_ago * HOUR_MILLIS),
             })
             .collect();
         Ok(Scenario {
             policy,
             executions,
             evidence,
-            now: NOW,
+            now,
         })
     }
 
@@ -150,18 +161,7 @@ impl Scenario {
 /// do it: JSON text to `Value` (the runtime's part), decode, route, decide
 /// for every bound model. Errors are strings: a benchmark only reports them.
 pub fn decode_and_decide(shape: Shape, event_text: &str, scenario: &Scenario) -> Result<Vec<Decision>, String> {
-    let event: Value = serde_json::from_str(event_text).map_err(|error| error.to_string())?;
-    let signals: Vec<Signal> = match shape {
-        Shape::AlarmDirect | Shape::EventBridgeAlarm => {
-            vec![trigger_events::alarm::decode(&event).map_err(|error| error.to_string())?]
-        }
-        Shape::Sns => trigger_events::sns::decode(&event)
-            .map_err(|error| error.to_string())?
-            .into_iter()
-            .collect::<Result<_, _>>()
-            .map_err(|error| error.to_string())?,
-        Shape::Schedule => vec![trigger_events::schedule::decode(&event).map_err(|error| error.to_string())?],
-    };
+    let signals = signals(shape, event_text)?;
     let mut decisions = Vec::new();
     for signal in &signals {
         match route(signal, &scenario.policy) {
@@ -176,6 +176,22 @@ pub fn decode_and_decide(shape: Shape, event_text: &str, scenario: &Scenario) ->
     Ok(decisions)
 }
 
+/// JSON text to `Value`, then the decoder for the shape.
+fn signals(shape: Shape, event_text: &str) -> Result<Vec<Signal>, String> {
+    let event: Value = serde_json::from_str(event_text).map_err(|error| error.to_string())?;
+    Ok(match shape {
+        Shape::AlarmDirect | Shape::EventBridgeAlarm => {
+            vec![trigger_events::alarm::decode(&event).map_err(|error| error.to_string())?]
+        }
+        Shape::Sns => trigger_events::sns::decode(&event)
+            .map_err(|error| error.to_string())?
+            .into_iter()
+            .collect::<Result<_, _>>()
+            .map_err(|error| error.to_string())?,
+        Shape::Schedule => vec![trigger_events::schedule::decode(&event).map_err(|error| error.to_string())?],
+    })
+}
+
 // Drift distances (issue 3) are not built yet. When they are, add their
 // inputs here (a baseline and a current `statistics.json`, compiled in like
 // the fixtures) and a `drift_distances` group in `benches/decide.rs`.
@@ -187,8 +203,8 @@ mod tests {
 
     #[test]
     fn every_benchmarked_shape_reaches_one_start() {
-        let scenario = Scenario::new().unwrap();
         for shape in Shape::ALL {
+            let scenario = Scenario::for_shape(shape).unwrap();
             let decisions = decode_and_decide(shape, shape.fixture(), &scenario).unwrap();
             let outcomes: Vec<(Option<&str>, Outcome)> = decisions
                 .iter()

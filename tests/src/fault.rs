@@ -13,6 +13,13 @@
 //! `test-util` mocks would need the SDK rebuilt with that feature.) Every
 //! response carries `Connection: close`, so each request has a connection of
 //! its own and a fault never leaks into the next request.
+//!
+//! The proxy also makes moto's conditional writes atomic, as S3's are. moto
+//! checks `If-Match` or `If-None-Match` and then writes, without a lock, so
+//! two concurrent conditional writes of one object can both succeed and one
+//! silently overwrites the other, which S3 never allows. The proxy forwards
+//! conditional writes one at a time, so tests of concurrent deliveries test
+//! the functions under S3's guarantee rather than moto's race.
 
 use crate::Moto;
 use anyhow::{bail, Context, Result};
@@ -124,11 +131,19 @@ struct Script {
     log: Vec<Seen>,
 }
 
+/// What every connection of one proxy shares.
+#[derive(Debug, Default)]
+struct Shared {
+    script: Mutex<Script>,
+    /// Held while a conditional write is forwarded: one at a time reaches moto.
+    conditional_writes: tokio::sync::Mutex<()>,
+}
+
 /// The proxy; it stops when dropped.
 #[derive(Debug)]
 pub struct FaultProxy {
     pub endpoint: String,
-    script: Arc<Mutex<Script>>,
+    shared: Arc<Shared>,
     accept_loop: JoinHandle<()>,
 }
 
@@ -142,20 +157,20 @@ impl FaultProxy {
             .with_context(|| format!("moto endpoint {}", moto.endpoint))?;
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let endpoint = format!("http://{}", listener.local_addr()?);
-        let script = Arc::new(Mutex::new(Script::default()));
-        let shared = Arc::clone(&script);
+        let shared = Arc::new(Shared::default());
+        let accepting = Arc::clone(&shared);
         let accept_loop = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let script = Arc::clone(&shared);
+                let shared = Arc::clone(&accepting);
                 tokio::spawn(async move {
                     // A failed exchange is the client's to notice; the proxy just moves on.
-                    let _ = serve(client, upstream, script).await;
+                    let _ = serve(client, upstream, &shared).await;
                 });
             }
         });
         Ok(FaultProxy {
             endpoint,
-            script,
+            shared,
             accept_loop,
         })
     }
@@ -184,8 +199,13 @@ impl FaultProxy {
 
     /// The live trigger with its SDK clients pointed at this proxy: the
     /// function as deployed, with `attempts` SDK attempts per call (2 in the
-    /// other tests) and `ATTEMPT_TIMEOUT` per attempt.
+    /// other tests) of at most `ATTEMPT_TIMEOUT` each.
     pub async fn trigger(&self, policy: &str, attempts: u32) -> Result<LiveTrigger> {
+        self.trigger_with(policy, attempts, ATTEMPT_TIMEOUT).await
+    }
+
+    /// `trigger` with another attempt timeout, for load where moto answers slowly.
+    pub async fn trigger_with(&self, policy: &str, attempts: u32, attempt_timeout: Duration) -> Result<LiveTrigger> {
         let sdk = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .endpoint_url(&self.endpoint)
@@ -195,7 +215,7 @@ impl FaultProxy {
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(2))
-                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                    .operation_attempt_timeout(attempt_timeout)
                     .build(),
             )
             .retry_config(RetryConfig::standard().with_max_attempts(attempts))
@@ -210,7 +230,7 @@ impl FaultProxy {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Script> {
-        self.script.lock().unwrap_or_else(PoisonError::into_inner)
+        self.shared.script.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -254,14 +274,15 @@ impl Request {
 }
 
 /// Serves one client connection: one request, one answer (or a fault), then close.
-async fn serve(mut client: TcpStream, upstream: SocketAddr, script: Arc<Mutex<Script>>) -> Result<()> {
+async fn serve(mut client: TcpStream, upstream: SocketAddr, shared: &Shared) -> Result<()> {
     let Some(request) = read_request(&mut client).await? else {
         return Ok(());
     };
-    let fault = record(&script, &request);
+    let fault = record(&shared.script, &request);
+    let pass_on = |request| forward(upstream, request, shared);
     match fault {
         None => {
-            let answer = forward(upstream, &request).await?;
+            let answer = pass_on(&request).await?;
             client.write_all(&answer).await?;
         }
         Some(Fault::Status(status)) => client.write_all(&error_answer(&request, status)).await?,
@@ -276,16 +297,16 @@ async fn serve(mut client: TcpStream, upstream: SocketAddr, script: Arc<Mutex<Sc
             return Ok(());
         }
         Some(Fault::ForwardThenReset) => {
-            forward(upstream, &request).await?;
+            pass_on(&request).await?;
             client.set_zero_linger()?;
             return Ok(());
         }
         Some(Fault::ForwardThenStatus(status)) => {
-            forward(upstream, &request).await?;
+            pass_on(&request).await?;
             client.write_all(&error_answer(&request, status)).await?;
         }
         Some(Fault::TruncateBody) => {
-            let answer = forward(upstream, &request).await?;
+            let answer = pass_on(&request).await?;
             let body_start = find(&answer, b"\r\n\r\n").map_or(answer.len(), |end| end + 4);
             let cut = body_start + (answer.len() - body_start) / 2;
             client.write_all(&answer[..cut]).await?;
@@ -391,7 +412,14 @@ async fn read_request(client: &mut TcpStream) -> Result<Option<Request>> {
 }
 
 /// Sends the request to moto and returns its whole answer, with `Connection: close` in its head.
-async fn forward(upstream: SocketAddr, request: &Request) -> Result<Vec<u8>> {
+/// Conditional writes go one at a time (see the module comment).
+async fn forward(upstream: SocketAddr, request: &Request, shared: &Shared) -> Result<Vec<u8>> {
+    let conditional_write =
+        request.method == "PUT" && (request.header("if-match").is_some() || request.header("if-none-match").is_some());
+    let _one_at_a_time = match conditional_write {
+        true => Some(shared.conditional_writes.lock().await),
+        false => None,
+    };
     let exchange = async {
         let mut moto = TcpStream::connect(upstream).await?;
         moto.write_all(&request.to_upstream_bytes()).await?;

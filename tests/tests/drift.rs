@@ -230,7 +230,7 @@ async fn no_drift_and_too_little_drift_skip_but_keep_evidence() -> Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_report_announced_twice_starts_once() -> Result<()> {
+async fn one_report_announced_three_ways_starts_once() -> Result<()> {
     let drift = setup().await?;
     let key = "housing-price/reports/2023/08/05/01/statistics.json";
     put(&drift.moto, key, statistics_fixture("current-severe.json")).await?;
@@ -249,16 +249,15 @@ async fn one_report_announced_twice_starts_once() -> Result<()> {
     assert_eq!(by_notification.execution_arn, by_eventbridge.execution_arn);
     assert_eq!(drift.moto.executions(PIPELINE).await?.len(), 1);
 
-    // The monitoring job that wrote it is another report id, and it finds the pipeline in its cooldown.
+    // The monitoring job that wrote it announces the same report.
     let by_job = single(
         drift
             .handle(&event_fixture("example-sagemaker-processing-job-completed.json"))
             .await,
     );
-    assert_eq!(
-        (by_job.outcome, by_job.reason.as_str()),
-        (Outcome::Deferred, "cooldown")
-    );
+    assert_eq!(by_job.outcome, Outcome::AlreadyStarted);
+    assert_eq!(by_job.execution_arn, by_eventbridge.execution_arn);
+    assert_eq!(drift.moto.executions(PIPELINE).await?.len(), 1);
     Ok(())
 }
 

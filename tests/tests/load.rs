@@ -10,10 +10,12 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 use anyhow::Result;
+use integration_tests::fault::FaultProxy;
 use integration_tests::{cloudwatch_time, fixture, with_sns_state_time, with_state_time, Moto};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use trigger_aws::DecisionRecord;
 use trigger_decision::Outcome;
 
@@ -106,7 +108,9 @@ async fn a_thousand_state_changes_across_fifty_models_start_each_pipeline_once_a
     let pipeline_names: Vec<&str> = pipelines.iter().map(String::as_str).collect();
     moto.create(&pipeline_names, &["TriggerType", "TriggerReason", "TriggerId"])
         .await?;
-    let trigger = Arc::new(moto.trigger(&policy(), false).await?);
+    // No faults: the proxy makes moto's conditional writes atomic, as S3's are (see `fault`).
+    let proxy = FaultProxy::start(&moto).await?;
+    let trigger = Arc::new(proxy.trigger_with(&policy(), 2, Duration::from_secs(30)).await?);
 
     let all = deliveries();
     assert_eq!(

@@ -17,6 +17,7 @@ use integration_tests::{
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Duration;
 use trigger_aws::{DecisionRecord, Response, TriggerError};
 use trigger_decision::{key, Outcome};
 
@@ -329,9 +330,9 @@ async fn lost_conditional_write_races_are_reread_and_start_once() -> Result<()> 
 /// by the cooldown or the start in flight, and its evidence is in the ledger.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_state_changes_of_one_model_start_once_and_keep_every_evidence() -> Result<()> {
-    let moto = Moto::start()?;
-    moto.create(&[PIPELINE], &ALL_PARAMETERS).await?;
-    let trigger = Arc::new(moto.trigger(POLICY, false).await?);
+    // No faults: the proxy is there to make moto's conditional writes atomic, as S3's are.
+    let (moto, proxy) = setup().await?;
+    let trigger = Arc::new(proxy.trigger_with(POLICY, 2, Duration::from_secs(30)).await?);
     let mut deliveries = tokio::task::JoinSet::new();
     for change in 0..12 {
         let state_time = cloudwatch_time(600 - change * 10);

@@ -5,6 +5,7 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 use anyhow::Result;
+use integration_tests::fault::FaultProxy;
 use integration_tests::{
     cloudwatch_time, fixture, millis_of, with_sns_state_time, with_state_time, Moto, ALL_PARAMETERS, POLICY,
 };
@@ -103,8 +104,11 @@ async fn one_state_change_by_all_three_paths_starts_once() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_concurrent_deliveries_start_exactly_one_execution() -> Result<()> {
-    let (moto, trigger) = setup().await?;
-    let trigger = Arc::new(trigger);
+    let (moto, _) = setup().await?;
+    // Through the proxy, which makes moto's conditional writes atomic, as S3's are:
+    // moto alone can let two concurrent claims both succeed.
+    let proxy = FaultProxy::start(&moto).await?;
+    let trigger = Arc::new(proxy.trigger_with(POLICY, 2, Duration::from_secs(30)).await?);
     let [by_action, by_sns, by_eventbridge] = one_state_change_three_ways(&cloudwatch_time(60));
     let events = [("alarm", by_action), ("sns", by_sns), ("alarm", by_eventbridge)];
     let mut deliveries = tokio::task::JoinSet::new();

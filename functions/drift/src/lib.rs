@@ -3,7 +3,7 @@
 //! model's `[model.drift]` policy: skip, fine-tune, or retrain in full.
 
 use serde_json::Value;
-use trigger_aws::engine::{ignore_input, now};
+use trigger_aws::engine::now;
 use trigger_aws::reports::signals_for;
 use trigger_aws::{respond, Ledger, PipelineStore, ReportReader, Response, Trigger, TriggerError};
 use trigger_decision::Path;
@@ -20,11 +20,15 @@ pub async fn handle<S: PipelineStore, L: Ledger, R: ReportReader>(
     for input in inputs {
         match input {
             DriftInput::Report(request) => {
-                let signals = signals_for(&request, &trigger.policy, reports, now()).await?;
+                let signals = signals_for(&request, &trigger.policy(), reports, now()).await?;
                 decisions.extend(respond(trigger, &signals).await?.decisions);
             }
             DriftInput::NotAReport { reason, detail } => {
-                decisions.push(ignore_input(reason, detail, &event.to_string(), path_of(event)));
+                decisions.push(
+                    trigger
+                        .ignore(reason, detail, &event.to_string(), path_of(event))
+                        .await?,
+                );
             }
         }
     }

@@ -29,11 +29,20 @@ impl Config {
                 .map_err(|error| TriggerError::Config(format!("RETRAIN_POLICY_FILE={path} cannot be read: {error}")))?,
             (None, None) => {
                 return Err(TriggerError::Config(
-                    "no policy: set RETRAIN_POLICY to inline TOML or RETRAIN_POLICY_FILE to a path".to_string(),
+                    "no policy: set RETRAIN_POLICY to inline TOML, RETRAIN_POLICY_FILE to a path, or \
+                     RETRAIN_POLICY_URI to s3://bucket/key"
+                        .to_string(),
                 ))
             }
         };
         let policy = Policy::from_toml(&policy_text).map_err(|error| TriggerError::Config(error.to_string()))?;
+        Config::with_policy(policy, lookup)
+    }
+
+    /// The rest of the configuration (`RETRAIN_LEDGER`, `RETRAIN_DRY_RUN`) around
+    /// a policy loaded elsewhere, such as from `RETRAIN_POLICY_URI`.
+    pub fn with_policy(policy: Policy, lookup: impl Fn(&str) -> Option<String>) -> Result<Config, TriggerError> {
+        let set = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
         let ledger_uri = set("RETRAIN_LEDGER").ok_or_else(|| {
             TriggerError::Config("RETRAIN_LEDGER is not set; set it to s3://bucket/prefix".to_string())
         })?;

@@ -2,8 +2,10 @@
 //! decide, and apply the decision through the store and the ledger, exactly
 //! once however often and however concurrently the event is delivered.
 
+use crate::audit::{AuditRecord, DecisionLog, SeenHistory, NO_MODEL};
 use crate::error::TriggerError;
 use crate::ledger::{Ledger, ModelState, Write};
+use crate::policy_source::PolicyCell;
 use crate::store::PipelineStore;
 use serde::Serialize;
 use std::sync::Arc;
@@ -46,13 +48,24 @@ pub struct Response {
 /// Everything a trigger function needs after cold start.
 #[derive(Debug)]
 pub struct Trigger<S, L> {
-    pub policy: Arc<Policy>,
+    /// The policy in force; swapped when an S3 policy changes (`policy_source`).
+    pub policy: PolicyCell,
     pub store: S,
     pub ledger: L,
     /// Decide everything, start nothing, write nothing.
     pub dry_run: bool,
     /// How long to wait for another invocation's fresh claim before giving up with `Transient`.
     pub claim_wait: Duration,
+    /// Where every decision is recorded (the audit trail); `None` records nothing,
+    /// for in-memory fakes only. `live_trigger` always sets the S3 one.
+    pub decision_log: Option<Arc<dyn DecisionLog>>,
+}
+
+/// What a decision saw and passed on, for its audit record.
+#[derive(Debug, Default)]
+struct Seen {
+    history: Option<SeenHistory>,
+    parameters: Vec<(String, String)>,
 }
 
 /// The wall clock, read only by the shell.
@@ -66,31 +79,101 @@ pub fn now() -> Timestamp {
 impl<S: PipelineStore, L: Ledger> Trigger<S, L> {
     pub fn new(policy: Policy, store: S, ledger: L, dry_run: bool) -> Self {
         Trigger {
-            policy: Arc::new(policy),
+            policy: PolicyCell::fixed(policy),
             store,
             ledger,
             dry_run,
             claim_wait: Duration::from_secs(20),
+            decision_log: None,
         }
+    }
+
+    /// The policy in force now.
+    pub fn policy(&self) -> Arc<Policy> {
+        self.policy.current()
     }
 
     /// Decides one signal for every model it is bound to.
     pub async fn handle(&self, signal: &Signal) -> Result<Vec<DecisionRecord>, TriggerError> {
-        let models = match route(signal, &self.policy) {
+        self.policy.refresh().await;
+        let policy = self.policy();
+        let models = match route(signal, &policy) {
             Route::Models(models) => models,
             Route::Unmatched(decision) => {
                 tracing::warn!(signal = %signal.summary(), "no model in the policy is bound to this signal");
-                return Ok(vec![emit(signal, decision, None, None)]);
+                let record = emit(signal, decision, None, None);
+                self.audit(Some(signal), &record, &policy.sha256, Seen::default(), None)
+                    .await?;
+                return Ok(vec![record]);
             }
         };
         let mut records = Vec::with_capacity(models.len());
         for model in models {
-            records.push(self.handle_for(signal, model).await?);
+            let mut seen = Seen::default();
+            let record = self.handle_for(signal, model, &mut seen).await?;
+            self.audit(Some(signal), &record, &policy.sha256, seen, None).await?;
+            records.push(record);
         }
         Ok(records)
     }
 
-    async fn handle_for(&self, signal: &Signal, model: &ModelPolicy) -> Result<DecisionRecord, TriggerError> {
+    /// The decision for a valid input that carries no signal (see `ignore_input`), recorded like every other.
+    pub async fn ignore(
+        &self,
+        reason: &str,
+        detail: String,
+        input_id: &str,
+        path: Path,
+    ) -> Result<DecisionRecord, TriggerError> {
+        let record = ignore_input(reason, detail, input_id, path);
+        let sha256 = self.policy().sha256.clone();
+        self.audit(None, &record, &sha256, Seen::default(), Some(path)).await?;
+        Ok(record)
+    }
+
+    /// Writes the decision's audit record; nothing in a dry run, which writes nothing.
+    async fn audit(
+        &self,
+        signal: Option<&Signal>,
+        record: &DecisionRecord,
+        policy_sha256: &str,
+        seen: Seen,
+        path: Option<Path>,
+    ) -> Result<(), TriggerError> {
+        let Some(log) = self.decision_log.as_ref().filter(|_| !self.dry_run) else {
+            return Ok(());
+        };
+        let at = now();
+        let audit = AuditRecord {
+            time: at.to_string(),
+            recorded_at: at,
+            model: record.model.clone().unwrap_or_else(|| NO_MODEL.to_string()),
+            trigger_id: record.trigger_id.clone(),
+            trigger_type: signal.map(|signal| signal.trigger_type().to_string()),
+            path: signal
+                .map(Signal::path)
+                .or(path)
+                .map_or("unknown", Path::as_str)
+                .to_string(),
+            dedupe_key: signal.map(Signal::dedupe_key),
+            source: signal.map_or_else(|| record.detail.clone(), Signal::summary),
+            policy_sha256: policy_sha256.to_string(),
+            history: seen.history,
+            outcome: record.outcome.as_str().to_string(),
+            reason: record.reason.clone(),
+            detail: record.detail.clone(),
+            execution_arn: record.execution_arn.clone(),
+            parameters: seen.parameters.into_iter().collect(),
+        };
+        log.record(&audit).await
+    }
+
+    async fn handle_for(
+        &self,
+        signal: &Signal,
+        model: &ModelPolicy,
+        seen: &mut Seen,
+    ) -> Result<DecisionRecord, TriggerError> {
         if let Some(decision) = precheck(signal, model, now()) {
             return Ok(emit(signal, decision, None, None));
         }
@@ -101,7 +184,7 @@ impl<S: PipelineStore, L: Ledger> Trigger<S, L> {
             if !std::mem::take(&mut first_attempt) && Instant::now() >= deadline {
                 return Err(TriggerError::transient(
                     format!("deciding {} for model {}", signal.summary(), model.name),
-                    "another invocation holds a fresh claim on this trigger, or the ledger kept changing",
+                    "another invocation holds a fresh claim on this model's pipeline, or the ledger kept changing",
                 ));
             }
             let now = now();
@@ -109,13 +192,6 @@ impl<S: PipelineStore, L: Ledger> Trigger<S, L> {
                 Some((state, etag)) => (state, Some(etag)),
                 None => (ModelState::default(), None),
             };
-            if let Some(claim) = state.triggers.get(&dedupe_key) {
-                if claim.execution_arn.is_none() && claim.claimed_at > now.minus(CLAIM_LEASE) {
-                    // Another invocation is starting this very trigger; wait for its result.
-                    tokio::time::sleep(CLAIM_POLL).await;
-                    continue;
-                }
-            }
             let executions = self
                 .store
                 .recent_executions(&model.pipeline, now.minus(lookback(model)))
@@ -125,14 +201,29 @@ impl<S: PipelineStore, L: Ledger> Trigger<S, L> {
                 evidence: &state.evidence,
                 recorded_execution: state.execution_for(&dedupe_key),
             };
+            seen.history = Some(SeenHistory::new(&executions, &state.evidence));
             let decision = decide(signal, model, history, now);
+            // A fresh claim without a recorded start, for this trigger or another
+            // of the model, means an invocation is starting the pipeline right now.
+            // A decision to start has not seen that start, and would be a second
+            // one inside the cooldown: wait for it to be recorded, or for its lease.
+            let starting = state
+                .triggers
+                .values()
+                .any(|claim| claim.execution_arn.is_none() && claim.claimed_at > now.minus(CLAIM_LEASE));
+            if starting && matches!(decision.action, Action::Start(_)) {
+                tokio::time::sleep(CLAIM_POLL).await;
+                continue;
+            }
             match &decision.action {
-                Action::Start(_) if self.dry_run => {
+                Action::Start(request) if self.dry_run => {
+                    seen.parameters.clone_from(&request.parameters);
                     return Ok(emit(signal, decision, Some(Outcome::DryRun), None));
                 }
                 Action::Start(request) => {
                     let mut request = request.clone();
                     request.retain_declared(&self.store.declared_parameters(&model.pipeline).await?);
+                    seen.parameters.clone_from(&request.parameters);
                     let consumed: Vec<String> = state.evidence.iter().map(|e| e.trigger_id.clone()).collect();
                     state.prune(now);
                     state.claim(&dedupe_key, &decision.trigger_id, &request.client_request_token, now);
@@ -273,10 +364,16 @@ fn log_line(record: &DecisionRecord, context: serde_json::Value, at: Timestamp) 
     if let (Some(line), serde_json::Value::Object(context)) = (line.as_object_mut(), context) {
         line.extend(context);
     }
-    // A stale event is also counted on its own, by model, so late deliveries can be alarmed on.
-    if record.reason == "stale" {
+    // A stale event and a budget deferral are also counted on their own, by
+    // model, so late deliveries and exhausted budgets can be alarmed on.
+    let own_metric = match record.reason.as_str() {
+        "stale" => Some("StaleEvent"),
+        "budget" => Some("BudgetExhausted"),
+        _ => None,
+    };
+    if let Some(metric) = own_metric {
         if let Some(fields) = line.as_object_mut() {
-            fields.insert("StaleEvent".to_string(), serde_json::json!(1));
+            fields.insert(metric.to_string(), serde_json::json!(1));
         }
         if let Some(directives) = line
             .pointer_mut("/_aws/CloudWatchMetrics")
@@ -285,7 +382,7 @@ fn log_line(record: &DecisionRecord, context: serde_json::Value, at: Timestamp) 
             directives.push(serde_json::json!({
                 "Namespace": "RetrainTriggers",
                 "Dimensions": [["Model"]],
-                "Metrics": [{"Name": "StaleEvent", "Unit": "Count"}],
+                "Metrics": [{"Name": metric, "Unit": "Count"}],
             }));
         }
     }

@@ -2,14 +2,17 @@
 //! cold start, reporting a bad configuration as an init error, and logging
 //! failures so they can be counted by `errorType`.
 
+use crate::audit::S3DecisionLog;
 use crate::config::Config;
-use crate::engine::{Response, Trigger};
+use crate::engine::Trigger;
 use crate::error::TriggerError;
 use crate::ledger::S3Ledger;
+use crate::policy_source::{PolicyCell, S3Object, POLICY_CHECK_INTERVAL};
 use crate::store::SageMakerStore;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The trigger as deployed: SageMaker and the S3 ledger behind the core.
@@ -42,20 +45,65 @@ pub async fn load_sdk_config() -> SdkConfig {
 /// override is set (a local S3 such as moto), since bucket subdomains of
 /// `localhost` do not resolve.
 pub fn live_trigger(config: Config, sdk: &SdkConfig) -> LiveTrigger {
+    let store = SageMakerStore::new(aws_sdk_sagemaker::Client::new(sdk));
+    let s3 = s3_client(sdk);
+    let decision_log = S3DecisionLog::new(s3.clone(), config.ledger.clone());
+    let ledger = S3Ledger::new(s3, config.ledger);
+    let mut trigger = Trigger::new(config.policy, store, ledger, config.dry_run);
+    trigger.decision_log = Some(Arc::new(decision_log));
+    trigger
+}
+
+/// The S3 client for this SDK configuration, path-style when an endpoint override is set.
+pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
     let s3_config = aws_sdk_s3::config::Builder::from(sdk)
         .force_path_style(sdk.endpoint_url().is_some())
         .build();
-    let store = SageMakerStore::new(aws_sdk_sagemaker::Client::new(sdk));
-    let ledger = S3Ledger::new(aws_sdk_s3::Client::from_conf(s3_config), config.ledger);
-    Trigger::new(config.policy, store, ledger, config.dry_run)
+    aws_sdk_s3::Client::from_conf(s3_config)
+}
+
+/// The live trigger for a policy kept in S3 (`RETRAIN_POLICY_URI`): read now, then
+/// re-read when its ETag changes, checked at most every `check_every`.
+pub async fn live_trigger_with_s3_policy(
+    object: S3Object,
+    lookup: impl Fn(&str) -> Option<String>,
+    sdk: &SdkConfig,
+    check_every: Duration,
+) -> Result<LiveTrigger, TriggerError> {
+    let cell = PolicyCell::from_s3(s3_client(sdk), object, check_every).await?;
+    let config = Config::with_policy(cell.current().as_ref().clone(), lookup)?;
+    let mut trigger = live_trigger(config, sdk);
+    trigger.policy = cell;
+    Ok(trigger)
+}
+
+/// Builds the trigger the environment describes; the policy from S3 when `RETRAIN_POLICY_URI` is set.
+async fn trigger_from_env() -> Result<LiveTrigger, TriggerError> {
+    let lookup = |name: &str| std::env::var(name).ok();
+    let set = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+    let Some(uri) = set("RETRAIN_POLICY_URI") else {
+        let config = Config::from_lookup(lookup)?;
+        return Ok(live_trigger(config, &load_sdk_config().await));
+    };
+    if set("RETRAIN_POLICY").is_some() || set("RETRAIN_POLICY_FILE").is_some() {
+        return Err(TriggerError::Config(
+            "RETRAIN_POLICY_URI is set together with RETRAIN_POLICY or RETRAIN_POLICY_FILE; set only one".to_string(),
+        ));
+    }
+    let object = S3Object::parse(&uri).ok_or_else(|| {
+        TriggerError::Config(format!(
+            "RETRAIN_POLICY_URI={uri} is not an S3 object URI; use s3://bucket/key"
+        ))
+    })?;
+    live_trigger_with_s3_policy(object, lookup, &load_sdk_config().await, POLICY_CHECK_INTERVAL).await
 }
 
 /// Cold start: configuration from the environment, then SDK clients. A bad
 /// configuration is reported to the Runtime API as an init error, so Lambda
 /// shows the message instead of a bare exit code, and the process exits.
 pub async fn init_from_env() -> Result<LiveTrigger, lambda_runtime::Error> {
-    match Config::from_lookup(|name| std::env::var(name).ok()) {
-        Ok(config) => Ok(live_trigger(config, &load_sdk_config().await)),
+    match trigger_from_env().await {
+        Ok(trigger) => Ok(trigger),
         Err(error) => {
             log_error(&error);
             report_init_error(&error).await;
@@ -88,7 +136,7 @@ async fn report_init_error(error: &TriggerError) {
 
 /// Logs a failed invocation as one JSON line carrying `errorType`, which the
 /// stack's metric filter counts, then passes the result on unchanged.
-pub fn finish(result: Result<Response, TriggerError>) -> Result<Response, TriggerError> {
+pub fn finish<T>(result: Result<T, TriggerError>) -> Result<T, TriggerError> {
     if let Err(error) = &result {
         log_error(error);
     }

@@ -70,9 +70,11 @@ impl ModelState {
         }
     }
 
-    /// Records a start and consumes the evidence it acted on: everything older
-    /// than the start, and the entries named in `consumed` (what the decision
-    /// saw, whatever their timestamps). Evidence that arrived meanwhile stays.
+    /// Records a start and consumes the evidence it acted on: the entries named
+    /// in `consumed` (what the decision saw). Evidence that arrived meanwhile
+    /// stays, whatever its time: it was kept by a delivery this start did not
+    /// see, and consuming it by age would lose it. (Evidence older than the
+    /// last start never justifies a scheduled start, so what stays is harmless.)
     pub fn record_start(
         &mut self,
         key: &str,
@@ -90,7 +92,7 @@ impl ModelState {
         });
         record.execution_arn = Some(execution_arn.to_string());
         self.evidence
-            .retain(|evidence| evidence.at > at && !consumed.contains(&evidence.trigger_id));
+            .retain(|evidence| !consumed.contains(&evidence.trigger_id));
     }
 
     /// Keeps evidence for later, once per trigger. Returns whether it was new.
@@ -293,7 +295,7 @@ mod tests {
     }
 
     #[test]
-    fn a_start_consumes_older_evidence_and_keeps_newer() {
+    fn a_start_consumes_the_evidence_its_decision_saw_and_keeps_the_rest() {
         let mut state = ModelState::default();
         assert!(state.keep_evidence(evidence("a", 10)));
         assert!(state.keep_evidence(evidence("b", 30)));
@@ -303,7 +305,8 @@ mod tests {
         state.claim("k", "t", "tok", Timestamp(15));
         state.record_start("k", "t", "tok", "arn:1", Timestamp(20), &["c".to_string()]);
         assert_eq!(state.execution_for("k"), Some("arn:1"));
-        assert_eq!(state.evidence, vec![evidence("b", 30)]);
+        // `a` is older than the start but arrived after its decision: kept, not lost.
+        assert_eq!(state.evidence, vec![evidence("a", 10), evidence("b", 30)]);
     }
 
     #[test]

@@ -3,17 +3,22 @@
 //! - `store`: SageMaker pipelines behind the `PipelineStore` trait;
 //! - `ledger`: per-model state in S3 behind the `Ledger` trait, with conditional writes;
 //! - `reports`: drift report statistics read from S3, turned into drift signals;
+//! - `audit`: every decision as an immutable record in the ledger bucket, behind the `DecisionLog` trait;
 //! - `engine`: gather history, call `trigger_decision::decide`, apply the decision exactly once;
+//! - `policy_source`: the policy in force, re-read from S3 when its ETag changes;
 //! - `config` and `lambda`: cold start from the environment and the Lambda conventions.
 
+pub mod audit;
 pub mod config;
 pub mod engine;
 pub mod error;
 pub mod lambda;
 pub mod ledger;
+pub mod policy_source;
 pub mod reports;
 pub mod store;
 
+pub use audit::{AuditRecord, DecisionLog, S3DecisionLog};
 pub use config::Config;
 pub use engine::{DecisionRecord, Response, Trigger};
 pub use error::TriggerError;

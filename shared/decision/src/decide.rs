@@ -5,7 +5,7 @@
 
 use crate::drift;
 use crate::key;
-use crate::policy::{ModelPolicy, ScheduleMode, MAX_PARAMETER_VALUE_CHARS};
+use crate::policy::{Budget, ModelPolicy, ScheduleMode, MAX_PARAMETER_VALUE_CHARS};
 use crate::signal::{AlarmState, Signal};
 use crate::time::{Span, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -177,6 +177,10 @@ pub fn route<'p>(signal: &Signal, policy: &'p crate::Policy) -> Route<'p> {
                 report.source
             ),
         ),
+        Signal::Manual(request) => (
+            policy.model(&request.model).into_iter().collect(),
+            format!("a model named {}", request.model),
+        ),
     };
     if models.is_empty() {
         return Route::Unmatched(Decision {
@@ -301,7 +305,7 @@ pub fn decide(signal: &Signal, model: &ModelPolicy, history: History<'_>, now: T
         None => signal.summary(),
     };
     let new_evidence = match signal {
-        Signal::Alarm(_) | Signal::Drift(_) => Some(Evidence {
+        Signal::Alarm(_) | Signal::Drift(_) | Signal::Manual(_) => Some(Evidence {
             trigger_id: trigger_id.clone(),
             summary: evidence_summary,
             at: signal.occurred_at(),
@@ -312,6 +316,12 @@ pub fn decide(signal: &Signal, model: &ModelPolicy, history: History<'_>, now: T
     let mut trigger_parameters = vec![("TrainingMode".to_string(), "full".to_string())];
     let (start_reason, justification) = match signal {
         Signal::Alarm(_) => ("alarm", signal.summary()),
+        // A person's request is evidence in itself; `force` also skips the cooldown below.
+        Signal::Manual(request) if request.force => (
+            "manual-forced",
+            format!("{} (forced: the cooldown was skipped)", signal.summary()),
+        ),
+        Signal::Manual(_) => ("manual", signal.summary()),
         Signal::Drift(report) => {
             let Some((assessment, drift_policy)) = &assessment else {
                 let detail = format!(
@@ -418,7 +428,14 @@ pub fn decide(signal: &Signal, model: &ModelPolicy, history: History<'_>, now: T
         );
         return decision(Action::Defer(new_evidence), "in-flight", detail);
     }
-    if let Some(started) = last_start.filter(|started| *started > now.minus(model.cooldown)) {
+    if let Some(detail) = model
+        .max_starts
+        .and_then(|budget| budget_exhausted(model, budget, history.executions, now))
+    {
+        return decision(Action::Defer(new_evidence), "budget", detail);
+    }
+    let forced = matches!(signal, Signal::Manual(request) if request.force);
+    if let Some(started) = last_start.filter(|started| !forced && *started > now.minus(model.cooldown)) {
         let detail = format!(
             "{} started at {started}, inside the {} cooldown; the next start is possible after {}. The evidence is kept.",
             model.pipeline,
@@ -435,16 +452,32 @@ pub fn decide(signal: &Signal, model: &ModelPolicy, history: History<'_>, now: T
         .filter(|(name, _)| !trigger_parameters.iter().any(|(set, _)| set == *name))
         .map(|(name, value)| (name.clone(), value.clone()))
         .collect();
+    // A manual request may ask for a stricter approval than the policy's (`manual::check` refused looser ones).
+    let approval = match signal {
+        Signal::Manual(request) => request
+            .approval
+            .map_or(model.approval, |asked| asked.stricter(model.approval)),
+        _ => model.approval,
+    };
     parameters.extend([
         ("TriggerType".to_string(), trigger_type),
         ("TriggerReason".to_string(), reason_text.clone()),
         ("TriggerId".to_string(), trigger_id.clone()),
         (
             "ModelApprovalStatus".to_string(),
-            model.approval.model_approval_status().to_string(),
+            approval.model_approval_status().to_string(),
         ),
     ]);
     parameters.extend(trigger_parameters);
+    // A manual request's overrides (names from `allow_overrides`, never reserved ones) replace any value.
+    if let Signal::Manual(request) = signal {
+        for (name, value) in &request.parameters {
+            match parameters.iter_mut().find(|(set, _)| set == name) {
+                Some(slot) => slot.1.clone_from(value),
+                None => parameters.push((name.clone(), value.clone())),
+            }
+        }
+    }
     let request = StartRequest {
         pipeline: model.pipeline.clone(),
         client_request_token: token,
@@ -467,6 +500,7 @@ fn describe(signal: &Signal) -> String {
         ),
         Signal::Schedule(tick) => format!("firing of schedule {} at {}", tick.schedule_name, tick.scheduled_time),
         Signal::Drift(report) => format!("drift report {}", report.report_id),
+        Signal::Manual(request) => format!("manual request {} by {}", request.request_id, request.requested_by),
     }
 }
 
@@ -486,11 +520,36 @@ fn truncate_chars(text: &str, max_chars: usize) -> String {
     }
 }
 
+/// Why a start would exceed the model's budget, or `None` if it would not.
+/// Every execution started inside the window counts, whoever started it and
+/// however it ended: each one cost a training run.
+fn budget_exhausted(model: &ModelPolicy, budget: Budget, executions: &[Execution], now: Timestamp) -> Option<String> {
+    let window_start = now.minus(budget.window);
+    let mut counted: Vec<Timestamp> = executions
+        .iter()
+        .map(|execution| execution.started_at)
+        .filter(|started| *started > window_start)
+        .collect();
+    if counted.len() < budget.starts {
+        return None;
+    }
+    counted.sort();
+    // A start becomes possible once all but `starts - 1` of the counted ones have left the window.
+    let frees_up = counted[counted.len() - budget.starts].plus(budget.window);
+    Some(format!(
+        "{} started {} time(s) in the last {}, the budget max_starts = \"{budget}\"; the next start is possible after {frees_up}. The evidence is kept.",
+        model.pipeline,
+        counted.len(),
+        budget.window
+    ))
+}
+
 /// How far back the shell must list executions for `decide` to see every
 /// one that matters: any still running (pipelines can run for weeks, so at
-/// least 30 days) and any start inside the cooldown.
+/// least 30 days), any start inside the cooldown, and every start the budget counts.
 pub fn lookback(model: &ModelPolicy) -> Span {
-    model.cooldown.max(Span::from_secs(30 * 86_400))
+    let budget_window = model.max_starts.map_or(Span::ZERO, |budget| budget.window);
+    model.cooldown.max(Span::from_secs(30 * 86_400)).max(budget_window)
 }
 
 #[cfg(test)]
@@ -795,12 +854,207 @@ DataWindowDays = "30"
         assert_eq!(models[0].name, "housing-price");
     }
 
+    fn manual(force: bool, parameters: &[(&str, &str)], approval: Option<crate::Approval>) -> Signal {
+        Signal::Manual(crate::ManualRequest {
+            model: "housing-price".into(),
+            reason: "zipcode boundaries changed".into(),
+            requested_by: "arn:aws:iam::123456789012:user/ana".into(),
+            force,
+            parameters: parameters
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect(),
+            approval,
+            request_id: "req-1".into(),
+            requested_at: NOW,
+            path: Path::Direct,
+        })
+    }
+
     #[test]
-    fn lookback_covers_long_cooldowns() {
+    fn manual_decisions_force_skips_only_the_cooldown() {
+        use Outcome::*;
+        for mode in ["if-evidence", "always"] {
+            // A request is evidence in itself, so no schedule-style evidence gate applies.
+            check(manual(false, &[], None), mode, &[], &[], (Started, "manual"));
+            check(manual(true, &[], None), mode, &[], &[], (Started, "manual-forced"));
+            check(
+                manual(false, &[], None),
+                mode,
+                &[execution("Succeeded", 1)],
+                &[],
+                (Deferred, "cooldown"),
+            );
+            check(
+                manual(true, &[], None),
+                mode,
+                &[execution("Succeeded", 1)],
+                &[],
+                (Started, "manual-forced"),
+            );
+            check(
+                manual(true, &[], None),
+                mode,
+                &[execution("Executing", 1)],
+                &[],
+                (Deferred, "in-flight"),
+            );
+        }
+        check_budget(manual(true, &[], None), "1/7d", &[3], (Deferred, "budget"));
+        check_budget(manual(true, &[], None), "2/7d", &[3], (Started, "manual-forced"));
+    }
+
+    #[test]
+    fn a_manual_start_carries_requester_reason_overrides_and_the_stricter_approval() {
+        let mut policy = policy("if-evidence");
+        let model = &mut policy.models[0];
+        model.approval = crate::Approval::Auto;
+        let parameter = |decision: &Decision, name: &str| {
+            let Action::Start(request) = &decision.action else {
+                panic!("expected a start: {}", decision.detail)
+            };
+            request
+                .parameters
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+        };
+        let signal = manual(true, &[("DataWindowDays", "90"), ("TrainingMode", "incremental")], None);
+        let decision = decide(&signal, model, History::default(), NOW);
+        assert_eq!(parameter(&decision, "TriggerType").as_deref(), Some("manual"));
+        assert_eq!(parameter(&decision, "DataWindowDays").as_deref(), Some("90"));
+        assert_eq!(parameter(&decision, "TrainingMode").as_deref(), Some("incremental"));
+        assert_eq!(parameter(&decision, "ModelApprovalStatus").as_deref(), Some("Approved"));
+        let reason = parameter(&decision, "TriggerReason").unwrap();
+        assert!(
+            reason.contains("user/ana") && reason.contains("zipcode boundaries changed") && reason.contains("forced"),
+            "{reason}"
+        );
+        assert!(decision.detail.contains("forced"), "{}", decision.detail);
+
+        let stricter = decide(
+            &manual(false, &[], Some(crate::Approval::Manual)),
+            model,
+            History::default(),
+            NOW,
+        );
+        assert_eq!(
+            parameter(&stricter, "ModelApprovalStatus").as_deref(),
+            Some("PendingManualApproval")
+        );
+        assert!(!parameter(&stricter, "TriggerReason").unwrap().contains("forced"));
+        // The request id is the dedupe key: the same request again is already started.
+        assert_eq!(stricter.trigger_id, key::trigger_id("manual/req-1"));
+    }
+
+    #[test]
+    fn lookback_covers_long_cooldowns_and_budget_windows() {
         let mut model = policy("always").models[0].clone();
         assert_eq!(lookback(&model), Span::from_secs(30 * 86_400));
         model.cooldown = Span::from_secs(60 * 86_400);
         assert_eq!(lookback(&model), model.cooldown);
+        model.max_starts = Some(Budget {
+            starts: 2,
+            window: Span::from_secs(90 * 86_400),
+        });
+        assert_eq!(lookback(&model), Span::from_secs(90 * 86_400));
+    }
+
+    /// Decides with a budget of `max_starts` (cooldown 1h, so only the budget binds
+    /// for starts older than an hour) and checks the outcome and reason code.
+    fn check_budget(signal: Signal, max_starts: &str, started_hours_ago: &[i64], expected: (Outcome, &str)) {
+        let mut policy = policy("always");
+        let model = &mut policy.models[0];
+        model.cooldown = Span::from_secs(3600);
+        model.max_starts = Policy::from_toml(&format!(
+            "[[model]]\nname = \"m\"\npipeline = \"p\"\nmax_starts = \"{max_starts}\"\n"
+        ))
+        .unwrap()
+        .models[0]
+            .max_starts;
+        let executions: Vec<Execution> = started_hours_ago
+            .iter()
+            .map(|hours| execution("Succeeded", *hours))
+            .collect();
+        let history = History {
+            executions: &executions,
+            ..History::default()
+        };
+        let decision = decide(&signal, model, history, NOW);
+        assert_eq!(
+            (decision.outcome(), decision.reason),
+            expected,
+            "{max_starts} with starts {started_hours_ago:?} h ago: {}",
+            decision.detail
+        );
+    }
+
+    #[test]
+    fn budget_edges() {
+        use Outcome::*;
+        let day = 24;
+        // Fewer than N starts inside the window: allowed.
+        check_budget(alarm("ALARM", 1), "3/7d", &[], (Started, "alarm"));
+        check_budget(alarm("ALARM", 1), "3/7d", &[2, 3 * day], (Started, "alarm"));
+        // Exactly N inside: the (N+1)th is deferred, for every trigger.
+        check_budget(alarm("ALARM", 1), "3/7d", &[2, 3 * day, 6 * day], (Deferred, "budget"));
+        check_budget(tick(), "3/7d", &[2, 3 * day, 6 * day], (Deferred, "budget"));
+        check_budget(alarm("ALARM", 1), "1/12h", &[2], (Deferred, "budget"));
+        // Once the oldest slides out of the window, a start is allowed again.
+        check_budget(alarm("ALARM", 1), "3/7d", &[2, 3 * day, 7 * day], (Started, "alarm"));
+        check_budget(
+            alarm("ALARM", 1),
+            "3/7d",
+            &[2, 3 * day, 7 * day + 1, 30 * day],
+            (Started, "alarm"),
+        );
+        check_budget(alarm("ALARM", 1), "1/12h", &[12], (Started, "alarm"));
+        // In flight is reported before the budget; the budget before the cooldown.
+        check_budget(alarm("ALARM", 1), "1/7d", &[0], (Deferred, "budget"));
+    }
+
+    #[test]
+    fn a_budget_deferral_keeps_the_evidence_and_says_when_a_start_is_possible() {
+        let mut policy = policy("always");
+        let model = &mut policy.models[0];
+        model.cooldown = Span::ZERO;
+        model.max_starts = Some(Budget {
+            starts: 2,
+            window: Span::from_secs(86_400),
+        });
+        let executions = [
+            execution("Failed", 20),
+            execution("Stopped", 4),
+            execution("Succeeded", 10),
+        ];
+        let history = History {
+            executions: &executions,
+            ..History::default()
+        };
+        let decision = decide(&alarm("ALARM", 1), model, history, NOW);
+        let Action::Defer(Some(kept)) = &decision.action else {
+            panic!("expected a deferral with evidence: {}", decision.detail)
+        };
+        assert!(kept.summary.contains("housing-price-mae-high"));
+        // Three starts in the last day, budget 2: possible once the two oldest (20h, 10h ago) have left.
+        let frees_up = Timestamp(NOW.0 - 10 * HOUR).plus(Span::from_secs(86_400));
+        assert!(
+            decision.detail.contains("3 time(s) in the last 1d")
+                && decision.detail.contains("\"2/1d\"")
+                && decision.detail.contains(&frees_up.to_string()),
+            "{}",
+            decision.detail
+        );
+        let running = [
+            execution("Executing", 2),
+            execution("Succeeded", 3),
+            execution("Succeeded", 4),
+        ];
+        let history = History {
+            executions: &running,
+            ..History::default()
+        };
+        assert_eq!(decide(&alarm("ALARM", 1), model, history, NOW).reason, "in-flight");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Errors of the decision crate. Only policy loading can fail: deciding never does.
+//! Errors of the decision crate. Only policy loading and checking a manual
+//! request against its policy can fail: deciding never does.
 
 use thiserror::Error;
 
@@ -18,6 +19,38 @@ pub enum PolicyError {
 
     #[error("policy has no [[model]] entries: add at least one with `name` and `pipeline`")]
     NoModels,
+}
+
+/// Why a manual request was refused before any decision. Each message names
+/// the request field, so the requester can fix it from the answer alone.
+#[derive(Debug, Error, PartialEq)]
+pub enum ManualRequestError {
+    #[error(
+        "`parameters.{parameter}`: model \"{model}\" does not allow overriding it; allowed: {}",
+        allowed_label(.allowed)
+    )]
+    ParameterNotAllowed {
+        model: String,
+        parameter: String,
+        allowed: Vec<String>,
+    },
+
+    #[error("`parameters.{parameter}` is longer than SageMaker's {max} characters")]
+    ParameterTooLong { parameter: String, max: usize },
+
+    #[error(
+        "`approval`: \"auto\" would loosen model \"{model}\"'s manual approval; a request may only make \
+         approval stricter (\"manual\"), never looser"
+    )]
+    LooserApproval { model: String },
+}
+
+fn allowed_label(allowed: &[String]) -> String {
+    if allowed.is_empty() {
+        "none (the model's allow_overrides is empty)".to_string()
+    } else {
+        allowed.join(", ")
+    }
 }
 
 fn model_label(model: &Option<String>) -> String {

@@ -16,6 +16,14 @@ fn sha256_hex(parts: &[&str]) -> String {
     hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
+/// The SHA-256 of a document's text, 64 hex: `sha256sum` of the policy file gives the same.
+pub fn content_sha256(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
 /// A short id for the trigger event, shared by every model it reaches.
 pub fn trigger_id(dedupe_key: &str) -> String {
     sha256_hex(&[dedupe_key])[..20].to_string()

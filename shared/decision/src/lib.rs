@@ -9,6 +9,7 @@ pub mod decide;
 pub mod drift;
 pub mod error;
 pub mod key;
+pub mod manual;
 pub mod policy;
 pub mod signal;
 pub mod time;
@@ -17,7 +18,9 @@ pub use decide::{
     decide, lookback, precheck, route, Action, Decision, Evidence, Execution, ExecutionStatus, History, Outcome, Route,
     StartRequest,
 };
-pub use error::PolicyError;
-pub use policy::{Approval, ModelPolicy, Policy, ScheduleMode};
-pub use signal::{AlarmChange, AlarmKind, AlarmState, Measurement, Path, ScheduleTick, Signal, TriggerType};
+pub use error::{ManualRequestError, PolicyError};
+pub use policy::{Approval, Budget, ModelPolicy, Policy, ScheduleMode};
+pub use signal::{
+    AlarmChange, AlarmKind, AlarmState, ManualRequest, Measurement, Path, ScheduleTick, Signal, TriggerType,
+};
 pub use time::{Span, Timestamp};

@@ -30,6 +30,22 @@ pub enum Approval {
 }
 
 impl Approval {
+    /// The stricter of the two: manual approval wins over auto.
+    pub fn stricter(self, other: Approval) -> Approval {
+        if self == Approval::Manual || other == Approval::Manual {
+            Approval::Manual
+        } else {
+            Approval::Auto
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Approval::Manual => "manual",
+            Approval::Auto => "auto",
+        }
+    }
+
     /// The `ModelApprovalStatus` value the pipeline registers the model with.
     pub fn model_approval_status(self) -> &'static str {
         match self {
@@ -58,6 +74,25 @@ pub struct ModelPolicy {
     pub parameters: BTreeMap<String, String>,
     /// How drift reports are judged for this model; `None`: drift reports are not for it.
     pub drift: Option<DriftPolicy>,
+    /// At most this many starts of the pipeline per rolling window; `None`: no budget.
+    pub max_starts: Option<Budget>,
+    /// Parameters a manual request may override.
+    pub allow_overrides: Vec<String>,
+}
+
+/// `max_starts = "3/7d"`: at most `starts` executions of the pipeline, whoever
+/// started them, in any window of length `window` ending now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    pub starts: usize,
+    pub window: Span,
+}
+
+impl std::fmt::Display for Budget {
+    /// As policies write it: `3/7d`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.starts, self.window)
+    }
 }
 
 /// The distance a drift policy compares distributions with.
@@ -117,6 +152,8 @@ pub struct DriftPolicy {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
     pub models: Vec<ModelPolicy>,
+    /// SHA-256 of the policy text, so a decision record names the exact policy it was made under.
+    pub sha256: String,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -135,6 +172,7 @@ struct RawSettings {
     max_event_age: Option<String>,
     schedule: Option<String>,
     approval: Option<String>,
+    max_starts: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -150,8 +188,11 @@ struct RawModel {
     max_event_age: Option<String>,
     schedule: Option<String>,
     approval: Option<String>,
+    max_starts: Option<String>,
     #[serde(default)]
     parameters: BTreeMap<String, String>,
+    #[serde(default)]
+    allow_overrides: Vec<String>,
     drift: Option<RawDrift>,
 }
 
@@ -191,6 +232,11 @@ impl Policy {
         )?;
         parse_schedule(None, raw.defaults.schedule.as_deref().unwrap_or(DEFAULT_SCHEDULE))?;
         parse_approval(None, raw.defaults.approval.as_deref().unwrap_or(DEFAULT_APPROVAL))?;
+        raw.defaults
+            .max_starts
+            .as_deref()
+            .map(|text| parse_max_starts(None, text))
+            .transpose()?;
         if raw.model.is_empty() {
             return Err(PolicyError::NoModels);
         }
@@ -207,7 +253,10 @@ impl Policy {
             }
             models.push(parsed);
         }
-        Ok(Policy { models })
+        Ok(Policy {
+            models,
+            sha256: crate::key::content_sha256(text),
+        })
     }
 
     /// The models that list this alarm, by name or ARN, in policy order.
@@ -316,6 +365,29 @@ fn parse_model(raw: RawModel, defaults: &RawSettings) -> Result<ModelPolicy, Pol
             ));
         }
     }
+    for name in &raw.allow_overrides {
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(PolicyError::field(
+                model,
+                "allow_overrides",
+                format!("\"{name}\" is not a parameter name; use only letters, digits, `-` and `_`"),
+            ));
+        }
+        if TRIGGER_PARAMETERS.contains(&name.as_str()) {
+            return Err(PolicyError::field(
+                model,
+                "allow_overrides",
+                format!(
+                    "\"{name}\" is set by the trigger itself and cannot be overridden (reserved: {})",
+                    TRIGGER_PARAMETERS.join(", ")
+                ),
+            ));
+        }
+    }
     let cooldown = raw
         .cooldown
         .as_deref()
@@ -339,8 +411,15 @@ fn parse_model(raw: RawModel, defaults: &RawSettings) -> Result<ModelPolicy, Pol
     // Blame an inherited bad value on [defaults], an own one on the model.
     let owner = |own: &Option<String>| if own.is_some() { model } else { None };
     let drift = raw.drift.map(|drift| parse_drift(model, drift)).transpose()?;
+    let max_starts = raw
+        .max_starts
+        .as_deref()
+        .or(defaults.max_starts.as_deref())
+        .map(|text| parse_max_starts(owner(&raw.max_starts), text))
+        .transpose()?;
     Ok(ModelPolicy {
         drift,
+        max_starts,
         cooldown: parse_cooldown(owner(&raw.cooldown), cooldown)?,
         max_event_age: parse_max_event_age(owner(&raw.max_event_age), max_event_age)?,
         schedule: parse_schedule(owner(&raw.schedule), schedule)?,
@@ -350,6 +429,7 @@ fn parse_model(raw: RawModel, defaults: &RawSettings) -> Result<ModelPolicy, Pol
         alarms: raw.alarms,
         schedules: raw.schedules,
         parameters: raw.parameters,
+        allow_overrides: raw.allow_overrides,
     })
 }
 
@@ -484,6 +564,30 @@ fn parse_max_event_age(model: Option<&str>, text: &str) -> Result<Span, PolicyEr
             format!("\"{text}\" is not a duration; write a whole number and a unit s, m, h or d, like \"90s\", \"15m\", \"6h\" or \"7d\""),
         )),
     }
+}
+
+fn parse_max_starts(model: Option<&str>, text: &str) -> Result<Budget, PolicyError> {
+    let invalid = || {
+        PolicyError::field(
+            model,
+            "max_starts",
+            format!(
+                "\"{text}\" is not a budget; write a count of at least 1, a slash and a window of at least \"1s\", \
+                 like \"3/7d\" (at most 3 starts in any 7 days) or \"1/12h\""
+            ),
+        )
+    };
+    let (count, window) = text.trim().split_once('/').ok_or_else(invalid)?;
+    let count = count.trim();
+    if count.is_empty() || !count.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid());
+    }
+    let starts: usize = count.parse().map_err(|_| invalid())?;
+    let window = Span::parse(window).ok_or_else(invalid)?;
+    if starts == 0 || window == Span::ZERO {
+        return Err(invalid());
+    }
+    Ok(Budget { starts, window })
 }
 
 fn parse_schedule(model: Option<&str>, text: &str) -> Result<ScheduleMode, PolicyError> {
@@ -717,5 +821,52 @@ approval = "auto"
             "[defaults]\nmax_event_age = \"0h\"\n[[model]]\nname = \"m1\"\npipeline = \"p1\"\n",
             &["[defaults]", "`max_event_age`", "every event as stale"],
         );
+    }
+
+    #[test]
+    fn max_starts_is_a_count_per_window_inherited_from_defaults_and_checked_like_cooldown() {
+        let own = "[defaults]\nmax_starts = \"3/7d\"\n[[model]]\nname = \"m1\"\npipeline = \"p1\"\n\
+                   [[model]]\nname = \"m2\"\npipeline = \"p2\"\nmax_starts = \"1/12h\"\n";
+        let policy = Policy::from_toml(own).unwrap();
+        let budget = policy.models[0].max_starts.unwrap();
+        assert_eq!((budget.starts, budget.window), (3, Span::from_secs(7 * 86_400)));
+        assert_eq!(budget.to_string(), "3/7d");
+        assert_eq!(policy.models[1].max_starts.unwrap().to_string(), "1/12h");
+        assert_eq!(Policy::from_toml(EXAMPLE).unwrap().models[0].max_starts, None);
+
+        let check = |toml: &str, expected: &[&str]| {
+            let error = Policy::from_toml(toml).expect_err(toml).to_string();
+            for fragment in expected {
+                assert!(error.contains(fragment), "{error:?} lacks {fragment:?}");
+            }
+        };
+        let model = |value: &str| format!("[[model]]\nname = \"m1\"\npipeline = \"p1\"\nmax_starts = \"{value}\"\n");
+        for bad in [
+            "3", "3/", "/7d", "0/7d", "3/0d", "-1/7d", "3/7x", "three/7d", "3 per 7d",
+        ] {
+            check(
+                &model(bad),
+                &["model \"m1\"", "`max_starts`", &format!("\"{bad}\""), "\"3/7d\""],
+            );
+        }
+        check(
+            "[defaults]\nmax_starts = \"many\"\n[[model]]\nname = \"m1\"\npipeline = \"p1\"\n",
+            &["[defaults]", "`max_starts`", "\"many\""],
+        );
+    }
+
+    #[test]
+    fn allow_overrides_lists_ordinary_parameter_names_only() {
+        let model = |value: &str| format!("[[model]]\nname = \"m1\"\npipeline = \"p1\"\nallow_overrides = {value}\n");
+        let policy = Policy::from_toml(&model("[\"DataWindowDays\"]")).unwrap();
+        assert_eq!(policy.models[0].allow_overrides, ["DataWindowDays"]);
+        assert!(Policy::from_toml(EXAMPLE).unwrap().models[0].allow_overrides.is_empty());
+        for (bad, fragment) in [("[\"TriggerType\"]", "reserved"), ("[\"a b\"]", "not a parameter name")] {
+            let error = Policy::from_toml(&model(bad)).expect_err(bad).to_string();
+            assert!(
+                error.contains("model \"m1\"") && error.contains("`allow_overrides`") && error.contains(fragment),
+                "{error}"
+            );
+        }
     }
 }

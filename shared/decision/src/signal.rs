@@ -5,7 +5,9 @@
 //! which JSON shape it came from except `path`, which is kept for the logs.
 
 use crate::drift::DriftReport;
+use crate::policy::Approval;
 use crate::time::Timestamp;
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// One thing that may call for retraining.
@@ -15,6 +17,8 @@ pub enum Signal {
     Schedule(ScheduleTick),
     /// Boxed: a report carries every feature's statistics.
     Drift(Box<DriftReport>),
+    /// A person asked for a retrain (`manual-trigger`).
+    Manual(ManualRequest),
 }
 
 /// How the event reached the function. Only for logs: the dedupe key ignores it.
@@ -28,6 +32,8 @@ pub enum Path {
     S3,
     /// A request made directly (`aws lambda invoke`, `cargo lambda invoke`).
     Direct,
+    /// A Lambda function URL request (AWS_IAM auth).
+    FunctionUrl,
 }
 
 impl Path {
@@ -39,6 +45,7 @@ impl Path {
             Path::Scheduler => "scheduler",
             Path::S3 => "s3",
             Path::Direct => "direct",
+            Path::FunctionUrl => "function-url",
         }
     }
 }
@@ -132,12 +139,41 @@ pub struct ScheduleTick {
     pub path: Path,
 }
 
+/// A person's request to retrain one model now, from the manual function.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManualRequest {
+    pub model: String,
+    /// Why, in the requester's words; required.
+    pub reason: String,
+    /// Who asked: the caller's IAM ARN behind a function URL, the body's `requested_by` when invoked directly.
+    pub requested_by: String,
+    /// Skip the cooldown (never the in-flight check or the budget).
+    pub force: bool,
+    /// Pipeline parameters to override; only names the model's `allow_overrides` lists.
+    pub parameters: BTreeMap<String, String>,
+    /// A stricter approval than the policy's; never a looser one.
+    pub approval: Option<Approval>,
+    /// Identifies the request across Lambda's retries; the dedupe key.
+    pub request_id: String,
+    pub requested_at: Timestamp,
+    pub path: Path,
+}
+
+impl ManualRequest {
+    /// `manual request by arn:aws:iam::…:user/ana (forced): new feature zipcode_cluster`.
+    pub fn summary(&self) -> String {
+        let forced = if self.force { " (forced)" } else { "" };
+        format!("manual request by {}{forced}: {}", self.requested_by, self.reason)
+    }
+}
+
 /// The `TriggerType` pipeline parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TriggerType {
     Metric,
     Schedule,
     Drift,
+    Manual,
 }
 
 impl fmt::Display for TriggerType {
@@ -146,6 +182,7 @@ impl fmt::Display for TriggerType {
             TriggerType::Metric => "metric",
             TriggerType::Schedule => "schedule",
             TriggerType::Drift => "drift",
+            TriggerType::Manual => "manual",
         })
     }
 }
@@ -159,6 +196,7 @@ impl Signal {
             Signal::Alarm(change) => format!("alarm/{}/{}", change.alarm_name, change.state_changed_at.millis()),
             Signal::Schedule(tick) => format!("schedule/{}/{}", tick.schedule_name, tick.scheduled_time.millis()),
             Signal::Drift(report) => format!("drift/{}", report.report_id),
+            Signal::Manual(request) => format!("manual/{}", request.request_id),
         }
     }
 
@@ -167,6 +205,7 @@ impl Signal {
             Signal::Alarm(_) => TriggerType::Metric,
             Signal::Schedule(_) => TriggerType::Schedule,
             Signal::Drift(_) => TriggerType::Drift,
+            Signal::Manual(_) => TriggerType::Manual,
         }
     }
 
@@ -176,6 +215,7 @@ impl Signal {
             Signal::Alarm(change) => change.state_changed_at,
             Signal::Schedule(tick) => tick.scheduled_time,
             Signal::Drift(report) => report.observed_at,
+            Signal::Manual(request) => request.requested_at,
         }
     }
 
@@ -184,6 +224,7 @@ impl Signal {
             Signal::Alarm(change) => change.path,
             Signal::Schedule(tick) => tick.path,
             Signal::Drift(report) => report.path,
+            Signal::Manual(request) => request.path,
         }
     }
 
@@ -193,6 +234,7 @@ impl Signal {
             Signal::Alarm(change) => change.summary(),
             Signal::Schedule(tick) => format!("schedule {} fired for {}", tick.schedule_name, tick.scheduled_time),
             Signal::Drift(report) => format!("drift report {} ({})", report.report_id, report.source),
+            Signal::Manual(request) => request.summary(),
         }
     }
 }

@@ -23,7 +23,9 @@ use trigger_decision::{Path, Timestamp};
 pub struct DriftRequest {
     /// The model, when the source names it; otherwise the policy's `drift.reports` prefixes route it.
     pub model: Option<String>,
-    /// What identifies the report: the monitoring job ARN, or the report object (with its ETag).
+    /// What identifies the report. For monitoring jobs and S3 events it is the
+    /// current `statistics.json` URI, so the job's completion and the object's
+    /// creation, which announce the same report, share one dedupe key.
     pub report_id: String,
     /// The current `statistics.json`.
     pub current: String,
@@ -147,10 +149,11 @@ fn processing_job(root: &Object<'_>) -> Result<DriftInput, EventError> {
         })
         .collect();
     let input_ending = |suffix: &str| inputs.iter().find(|uri| uri.ends_with(suffix)).cloned();
+    let current = format!("{}/{STATISTICS_FILE}", output.trim_end_matches('/'));
     Ok(DriftInput::Report(DriftRequest {
         model: None,
-        report_id: job,
-        current: format!("{}/{STATISTICS_FILE}", output.trim_end_matches('/')),
+        report_id: current.clone(),
+        current,
         baseline: input_ending(STATISTICS_FILE),
         constraints: input_ending("constraints.json"),
         observed_at: root.get("time").and_then(timestamp::from_json),
@@ -165,7 +168,6 @@ fn object_created_eventbridge(root: &Object<'_>) -> Result<DriftInput, EventErro
     report_object(
         bucket.required_str("name", "the bucket name is needed")?,
         object.required_str("key", "the object key is needed")?,
-        object.str("etag"),
         root.get("time").and_then(timestamp::from_json),
         Path::EventBridge,
     )
@@ -185,7 +187,6 @@ fn s3_record(record: &Value, path: &str) -> Result<DriftInput, EventError> {
     report_object(
         bucket.required_str("name", "the bucket name is needed")?,
         &key,
-        object.str("eTag"),
         record.get("eventTime").and_then(timestamp::from_json),
         Path::S3,
     )
@@ -194,7 +195,6 @@ fn s3_record(record: &Value, path: &str) -> Result<DriftInput, EventError> {
 fn report_object(
     bucket: &str,
     key: &str,
-    etag: Option<&str>,
     observed_at: Option<Timestamp>,
     path: Path,
 ) -> Result<DriftInput, EventError> {
@@ -205,14 +205,9 @@ fn report_object(
             detail: format!("{uri} is not a {STATISTICS_FILE}; only statistics are compared."),
         });
     }
-    // The same object announced twice is one report; an object written again is a new one.
-    let report_id = match etag {
-        Some(etag) if !etag.is_empty() => format!("{uri}@{}", etag.trim_matches('"')),
-        _ => uri.clone(),
-    };
     Ok(DriftInput::Report(DriftRequest {
         model: None,
-        report_id,
+        report_id: uri.clone(),
         current: uri,
         baseline: None,
         constraints: None,
@@ -331,9 +326,10 @@ mod tests {
             request.constraints.as_deref(),
             Some("s3://monitoring-reports/housing-price/baseline/constraints.json")
         );
-        assert!(request
-            .report_id
-            .ends_with("processing-job/model-monitoring-202308050100-7c2f1b9d"));
+        assert_eq!(
+            request.report_id, CURRENT,
+            "the job and the object it wrote are one report"
+        );
         assert_eq!((request.model, request.path), (None, Path::EventBridge));
         assert_eq!(request.observed_at, timestamp::parse("2023-08-05T01:12:40Z"));
     }
@@ -344,10 +340,7 @@ mod tests {
         let by_notification = report("example-s3-notification-statistics.json");
         assert_eq!(by_eventbridge.current, CURRENT);
         assert_eq!(by_eventbridge.report_id, by_notification.report_id);
-        assert_eq!(
-            by_eventbridge.report_id,
-            format!("{CURRENT}@b1946ac92492d2347c6235b4d2611184")
-        );
+        assert_eq!(by_eventbridge.report_id, CURRENT);
         assert_eq!(
             (by_eventbridge.path, by_notification.path),
             (Path::EventBridge, Path::S3)

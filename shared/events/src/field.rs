@@ -43,6 +43,11 @@ impl<'a> Object<'a> {
         describe_keys(self.map)
     }
 
+    /// The object's keys, in the order serde_json keeps them.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &'a str> {
+        self.map.keys().map(String::as_str)
+    }
+
     /// The path of `key` inside this object.
     pub(crate) fn field_path(&self, key: &str) -> String {
         join(&self.path, key)

@@ -10,7 +10,9 @@
 //!   notifications (or EventBridge alarm events published to the topic),
 //!   one result per record;
 //! - `schedule::decode`: an EventBridge scheduled-rule event, or an
-//!   EventBridge Scheduler input.
+//!   EventBridge Scheduler input;
+//! - `manual::decode`: a person's retraining request, invoked directly or
+//!   through a Lambda function URL (the requester then comes from IAM).
 //!
 //! Decoding is lenient where AWS payloads vary (nulls, absent optional fields,
 //! numbers sent as strings, unknown extra fields, `reasonData` that is missing
@@ -26,6 +28,7 @@ pub mod drift;
 pub mod error;
 mod field;
 pub mod limits;
+pub mod manual;
 pub mod monitor;
 pub mod schedule;
 pub mod sns;

@@ -99,6 +99,13 @@ fn render(signal: &Signal) -> String {
             or_dash(tick.schedule_arn.as_deref()),
         ),
         Signal::Drift(report) => format!("{} drift {}", report.path.as_str(), report.report_id),
+        Signal::Manual(request) => format!(
+            "{} manual {} by {} id={}",
+            request.path.as_str(),
+            request.model,
+            request.requested_by,
+            request.request_id
+        ),
     }
 }
 

@@ -152,8 +152,7 @@ pub fn js_numeric(baseline: &Numeric, current: &Numeric) -> Distance {
         Some(pair) => pair,
         None => return no_data(None),
     };
-    let (baseline_cells, current_cells) = pair.cells();
-    finish(jensen_shannon(&baseline_cells, &current_cells), None, pair.note)
+    finish(pair.jensen_shannon(), None, pair.note)
 }
 
 /// Wasserstein-1 distance, `∫ |F_b - F_c| dx`, integrated exactly for the
@@ -334,19 +333,21 @@ fn psi(baseline: &[f64], current: &[f64]) -> f64 {
 /// sqrt(JSD) in bits, as scipy.spatial.distance.jensenshannon(p, q, base=2).
 fn jensen_shannon(p: &[f64], q: &[f64]) -> f64 {
     let (p, q) = (normalise(p), normalise(q));
-    let term = |x: f64, mean: f64| if x > 0.0 { x * (x / mean).ln() } else { 0.0 };
-    // Each cell's two terms are added to each other before the running sum, so
-    // swapping p and q gives bit-for-bit the same result (the measure is symmetric).
-    let divergence: f64 = p
-        .iter()
-        .zip(&q)
-        .map(|(&a, &b)| {
-            let mean = 0.5 * (a + b);
-            term(a, mean) + term(b, mean)
-        })
-        .sum();
-    let bits = 0.5 * divergence / std::f64::consts::LN_2;
-    bits.clamp(0.0, 1.0).sqrt()
+    js_distance(p.iter().zip(&q).map(|(&a, &b)| js_term(a, b)).sum())
+}
+
+/// One cell's contribution a ln(a/m) + b ln(b/m), m = (a + b) / 2. The two
+/// terms are added to each other before the running sum, so swapping p and q
+/// gives bit-for-bit the same divergence (the measure is symmetric).
+fn js_term(a: f64, b: f64) -> f64 {
+    let mean = 0.5 * (a + b);
+    let term = |x: f64| if x > 0.0 { x * (x / mean).ln() } else { 0.0 };
+    term(a) + term(b)
+}
+
+/// The distance from the summed terms: sqrt of half the sum, in bits, within [0, 1].
+fn js_distance(divergence: f64) -> f64 {
+    (0.5 * divergence / std::f64::consts::LN_2).clamp(0.0, 1.0).sqrt()
 }
 
 /// The chi-square homogeneity test shared by both kinds (see `chi_square_categorical`).
@@ -523,88 +524,108 @@ impl CleanBuckets {
 #[derive(Debug)]
 struct Cdf {
     edges: Vec<f64>,
-    /// F just below each edge (the left limit).
-    before: Vec<f64>,
-    /// F at each edge, including any point mass there (right-continuous).
-    at: Vec<f64>,
+    /// (F(e-), F(e)) at each edge: the left limit, and the value including
+    /// any point mass there (the CDF is right-continuous).
+    limits: Vec<(f64, f64)>,
+}
+
+/// What changes at one edge during the sweep that builds a `Cdf`.
+#[derive(Debug, Clone, Copy, Default)]
+struct EdgeChange {
+    density: f64,
+    open_buckets: isize,
+    atom: f64,
 }
 
 impl Cdf {
     /// Builds the CDF in one sweep over the edges, in O(n log n) for n buckets
-    /// however they overlap. `scale` divides every edge.
+    /// however they overlap. `scale` divides every edge. Callers guarantee at
+    /// least one span with a positive weight.
     fn new(spans: &[Span], scale: f64) -> Self {
-        let weights = normalise(&spans.iter().map(|span| span.weight).collect::<Vec<_>>());
-        let mut edges: Vec<f64> = spans
-            .iter()
-            .flat_map(|span| [span.lower / scale, span.upper / scale])
-            .collect();
-        edges.sort_by(f64::total_cmp);
+        // Weights as shares of the total, via the largest so the sum cannot overflow.
+        let largest = spans.iter().map(|span| span.weight).fold(0.0, f64::max);
+        let total: f64 = spans.iter().map(|span| span.weight / largest).sum();
+        let share = |span: &Span| span.weight / largest / total;
+
+        let mut edges: Vec<f64> = Vec::with_capacity(2 * spans.len());
+        for span in spans {
+            edges.push(span.lower / scale);
+            edges.push(span.upper / scale);
+        }
+        // Buckets that tile the range arrive sorted already, which pdqsort spots in one pass.
+        edges.sort_unstable_by(f64::total_cmp);
         edges.dedup();
         let index_of = |x: f64| edges.binary_search_by(|edge| edge.total_cmp(&x)).unwrap_or_else(|i| i);
 
-        let count = edges.len();
-        let mut density_change = vec![0.0; count];
-        let mut opened = vec![0usize; count];
-        let mut closed = vec![0usize; count];
-        let mut atoms = vec![0.0; count];
-        for (span, weight) in spans.iter().zip(weights) {
-            let (lower, upper) = (span.lower / scale, span.upper / scale);
+        let mut changes = vec![EdgeChange::default(); edges.len()];
+        for span in spans {
+            let (lower, upper, weight) = (span.lower / scale, span.upper / scale, share(span));
             let start = index_of(lower);
             let density = weight / (upper - lower);
             if upper > lower && density.is_finite() {
                 let end = index_of(upper);
-                density_change[start] += density;
-                density_change[end] -= density;
-                opened[start] += 1;
-                closed[end] += 1;
+                changes[start].density += density;
+                changes[start].open_buckets += 1;
+                changes[end].density -= density;
+                changes[end].open_buckets -= 1;
             } else {
                 // A bucket with no width (or too little to hold a finite
                 // density) is a point mass at its lower bound.
-                atoms[start] += weight;
+                changes[start].atom += weight;
             }
         }
 
-        let mut before = vec![0.0; count];
-        let mut at = vec![0.0; count];
-        let (mut cumulative, mut density, mut active) = (0.0, 0.0f64, 0usize);
-        for i in 0..count {
+        let mut limits = Vec::with_capacity(edges.len());
+        let (mut cumulative, mut density, mut open_buckets) = (0.0, 0.0f64, 0isize);
+        for (i, change) in changes.iter().enumerate() {
             if i > 0 {
                 cumulative += density * (edges[i] - edges[i - 1]);
             }
-            before[i] = cumulative;
-            cumulative += atoms[i];
-            at[i] = cumulative;
-            active = (active + opened[i]).saturating_sub(closed[i]);
+            let before = cumulative;
+            cumulative += change.atom;
+            limits.push((before, cumulative));
+            open_buckets += change.open_buckets;
             // Where no bucket is open the density is exactly 0; resetting it
             // stops rounding residue from leaking mass into gaps.
-            density = if active == 0 {
+            density = if open_buckets <= 0 {
                 0.0
             } else {
-                (density + density_change[i]).max(0.0)
+                (density + change.density).max(0.0)
             };
         }
         // Rounding can leave the total a hair off 1; make the CDF end at 1 exactly.
-        let total = cumulative;
-        if total > 0.0 && total.is_finite() {
-            for value in before.iter_mut().chain(at.iter_mut()) {
-                *value = (*value / total).clamp(0.0, 1.0);
+        if cumulative > 0.0 && cumulative.is_finite() {
+            for (before, at) in &mut limits {
+                *before = (*before / cumulative).clamp(0.0, 1.0);
+                *at = (*at / cumulative).clamp(0.0, 1.0);
             }
         }
-        Cdf { edges, before, at }
+        Cdf { edges, limits }
+    }
+
+    /// (F(x-), F(x)) when x lies strictly between edges `i - 1` and `i`
+    /// (`i == 0`: before every edge; `i == len`: after every edge).
+    fn between(&self, i: usize, x: f64) -> (f64, f64) {
+        match (
+            i.checked_sub(1).and_then(|left| self.edges.get(left)),
+            self.edges.get(i),
+        ) {
+            (None, _) => (0.0, 0.0),
+            (_, None) => (1.0, 1.0),
+            (Some(&left), Some(&right)) => {
+                let from = self.limits[i - 1].1;
+                let to = self.limits[i].0;
+                let value = from + (to - from) * ((x - left) / (right - left));
+                (value, value)
+            }
+        }
     }
 
     /// (F(x-), F(x)): the left limit and the value at x.
     fn eval(&self, x: f64) -> (f64, f64) {
         match self.edges.binary_search_by(|edge| edge.total_cmp(&x)) {
-            Ok(i) => (self.before[i], self.at[i]),
-            Err(0) => (0.0, 0.0),
-            Err(i) if i >= self.edges.len() => (1.0, 1.0),
-            Err(i) => {
-                let (left, right) = (self.edges[i - 1], self.edges[i]);
-                let fraction = (x - left) / (right - left);
-                let value = self.at[i - 1] + (self.before[i] - self.at[i - 1]) * fraction;
-                (value, value)
-            }
+            Ok(i) => self.limits[i],
+            Err(i) => self.between(i, x),
         }
     }
 
@@ -630,12 +651,45 @@ impl Cdf {
     fn cells(&self) -> Vec<(f64, f64, f64)> {
         let mut cells = Vec::with_capacity(2 * self.edges.len());
         for (i, &edge) in self.edges.iter().enumerate() {
-            cells.push((self.at[i] - self.before[i], edge, edge));
-            if let Some(&next) = self.edges.get(i + 1) {
-                cells.push((self.before[i + 1] - self.at[i], edge, next));
+            let (before, at) = self.limits[i];
+            cells.push((at - before, edge, edge));
+            if let (Some(&next), Some(&(next_before, _))) = (self.edges.get(i + 1), self.limits.get(i + 1)) {
+                cells.push((next_before - at, edge, next));
             }
         }
         cells
+    }
+}
+
+/// Evaluates a `Cdf` at increasing points in O(1) amortised each, for merged
+/// walks over two sides' edges without allocating a union grid.
+#[derive(Debug)]
+struct Cursor<'a> {
+    cdf: &'a Cdf,
+    /// The first edge not yet passed.
+    next: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(cdf: &'a Cdf) -> Self {
+        Cursor { cdf, next: 0 }
+    }
+
+    fn peek(&self) -> Option<f64> {
+        self.cdf.edges.get(self.next).copied()
+    }
+
+    /// (F(x-), F(x)); `x` must not decrease between calls.
+    fn at(&mut self, x: f64) -> (f64, f64) {
+        while self.peek().is_some_and(|edge| edge < x) {
+            self.next += 1;
+        }
+        if self.peek() == Some(x) {
+            self.next += 1;
+            self.cdf.limits[self.next - 1]
+        } else {
+            self.cdf.between(self.next, x)
+        }
     }
 }
 
@@ -680,42 +734,49 @@ impl NumericPair {
         })
     }
 
-    fn union_edges(&self) -> Vec<f64> {
-        let mut edges: Vec<f64> = self.baseline.edges.iter().chain(&self.current.edges).copied().collect();
-        edges.sort_by(f64::total_cmp);
-        edges.dedup();
-        edges
+    /// Calls `visit(x, baseline limits, current limits)` at every edge of
+    /// either side, in increasing order, each distinct edge once.
+    fn walk(&self, mut visit: impl FnMut(f64, (f64, f64), (f64, f64))) {
+        let (mut baseline, mut current) = (Cursor::new(&self.baseline), Cursor::new(&self.current));
+        loop {
+            let x = match (baseline.peek(), current.peek()) {
+                (Some(a), Some(b)) => a.min(b),
+                (Some(a), None) => a,
+                (None, Some(b)) => b,
+                (None, None) => break,
+            };
+            visit(x, baseline.at(x), current.at(x));
+        }
     }
 
+    /// The largest |F_b - F_c|, looking at both one-sided limits at every edge.
     fn largest_gap(&self) -> f64 {
         let mut largest: f64 = 0.0;
-        for x in self.union_edges() {
-            let ((baseline_left, baseline_at), (current_left, current_at)) =
-                (self.baseline.eval(x), self.current.eval(x));
+        self.walk(|_, (baseline_left, baseline_at), (current_left, current_at)| {
             largest = largest
                 .max((baseline_left - current_left).abs())
                 .max((baseline_at - current_at).abs());
-        }
+        });
         largest.min(1.0)
     }
 
-    /// Each side's mass in every point mass and every cell of the union grid.
-    fn cells(&self) -> (Vec<f64>, Vec<f64>) {
-        let edges = self.union_edges();
-        let mut baseline_cells = Vec::with_capacity(2 * edges.len());
-        let mut current_cells = Vec::with_capacity(2 * edges.len());
-        let mut previous: Option<((f64, f64), (f64, f64))> = None;
-        for &x in &edges {
-            let (baseline, current) = (self.baseline.eval(x), self.current.eval(x));
+    /// Jensen-Shannon distance over every point mass and every cell of the
+    /// union grid. Both CDFs are normalised to end at 1, so the cell masses
+    /// are already proportions.
+    fn jensen_shannon(&self) -> f64 {
+        let mut divergence = 0.0;
+        let mut previous: Option<(f64, f64)> = None;
+        self.walk(|_, baseline, current| {
             if let Some((baseline_previous, current_previous)) = previous {
-                baseline_cells.push((baseline.0 - baseline_previous.1).max(0.0));
-                current_cells.push((current.0 - current_previous.1).max(0.0));
+                divergence += js_term(
+                    (baseline.0 - baseline_previous).max(0.0),
+                    (current.0 - current_previous).max(0.0),
+                );
             }
-            baseline_cells.push((baseline.1 - baseline.0).max(0.0));
-            current_cells.push((current.1 - current.0).max(0.0));
-            previous = Some((baseline, current));
-        }
-        (baseline_cells, current_cells)
+            divergence += js_term((baseline.1 - baseline.0).max(0.0), (current.1 - current.0).max(0.0));
+            previous = Some((baseline.1, current.1));
+        });
+        js_distance(divergence)
     }
 
     /// ∫ |F_b - F_c| dx on the scaled axis. Between consecutive union edges
@@ -723,19 +784,20 @@ impl NumericPair {
     /// (just left of the right edge); where it changes sign the two triangles
     /// give w (d0² + d1²) / (2 (|d0| + |d1|)).
     fn area_between(&self) -> f64 {
-        let edges = self.union_edges();
         let mut area = 0.0;
-        for window in edges.windows(2) {
-            let (left, right) = (window[0], window[1]);
-            let start = self.baseline.eval(left).1 - self.current.eval(left).1;
-            let end = self.baseline.eval(right).0 - self.current.eval(right).0;
-            let width = right - left;
-            area += if start * end >= 0.0 {
-                0.5 * width * (start.abs() + end.abs())
-            } else {
-                0.5 * width * (start * start + end * end) / (start.abs() + end.abs())
-            };
-        }
+        let mut previous: Option<(f64, f64)> = None;
+        self.walk(|x, baseline, current| {
+            if let Some((left, start)) = previous {
+                let end = baseline.0 - current.0;
+                let width = x - left;
+                area += if start * end >= 0.0 {
+                    0.5 * width * (start.abs() + end.abs())
+                } else {
+                    0.5 * width * (start * start + end * end) / (start.abs() + end.abs())
+                };
+            }
+            previous = Some((x, baseline.1 - current.1));
+        });
         area
     }
 

@@ -1,0 +1,201 @@
+//! The policy in force, and where it comes from: fixed at cold start (inline
+//! or a file), or an S3 object (`RETRAIN_POLICY_URI=s3://bucket/key`) that is
+//! re-read when its ETag changes, checked at most once a minute. A new version
+//! that does not parse keeps the last good policy, and is logged at error level
+//! with the EMF metric `RetrainTriggers/PolicyInvalid`, so it can be alarmed on.
+
+use crate::error::TriggerError;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+use trigger_decision::Policy;
+
+/// How often, at most, the S3 policy's ETag is checked.
+pub const POLICY_CHECK_INTERVAL: Duration = Duration::from_secs(60);
+
+/// An S3 object named by `s3://bucket/key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Object {
+    pub bucket: String,
+    pub key: String,
+}
+
+impl S3Object {
+    pub fn parse(uri: &str) -> Option<S3Object> {
+        let (bucket, key) = uri.strip_prefix("s3://")?.split_once('/')?;
+        (!bucket.is_empty() && !key.is_empty()).then(|| S3Object {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+        })
+    }
+}
+
+impl std::fmt::Display for S3Object {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.key)
+    }
+}
+
+/// What a refresh did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refresh {
+    /// Fixed policy, or checked less than an interval ago.
+    NotDue,
+    Unchanged,
+    Reloaded,
+    /// The new version does not parse (or could not be read); the last good policy stays.
+    KeptLastGood(String),
+}
+
+/// The policy in force, swappable when it comes from S3.
+#[derive(Debug)]
+pub struct PolicyCell {
+    current: RwLock<Arc<Policy>>,
+    watch: Option<Watch>,
+}
+
+#[derive(Debug)]
+struct Watch {
+    client: aws_sdk_s3::Client,
+    object: S3Object,
+    check_every: Duration,
+    /// The ETag last seen (good or bad) and when it was last checked.
+    state: Mutex<(String, Instant)>,
+}
+
+impl PolicyCell {
+    pub fn fixed(policy: Policy) -> PolicyCell {
+        PolicyCell {
+            current: RwLock::new(Arc::new(policy)),
+            watch: None,
+        }
+    }
+
+    /// Reads and parses the policy object now (at cold start); any problem is `InvalidConfig`.
+    pub async fn from_s3(
+        client: aws_sdk_s3::Client,
+        object: S3Object,
+        check_every: Duration,
+    ) -> Result<PolicyCell, TriggerError> {
+        let (text, etag) = fetch(&client, &object)
+            .await
+            .map_err(|error| TriggerError::Config(format!("RETRAIN_POLICY_URI={object} cannot be read: {error}")))?;
+        let policy = Policy::from_toml(&text)
+            .map_err(|error| TriggerError::Config(format!("RETRAIN_POLICY_URI={object}: {error}")))?;
+        Ok(PolicyCell {
+            current: RwLock::new(Arc::new(policy)),
+            watch: Some(Watch {
+                client,
+                object,
+                check_every,
+                state: Mutex::new((etag, Instant::now())),
+            }),
+        })
+    }
+
+    /// The policy in force now.
+    pub fn current(&self) -> Arc<Policy> {
+        // A poisoned lock only means a panic elsewhere while swapping an Arc; the value is still whole.
+        match self.current.read() {
+            Ok(policy) => Arc::clone(&policy),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Re-reads the S3 policy if an interval has passed and its ETag changed.
+    /// Never fails: a problem keeps the last good policy and is logged.
+    pub async fn refresh(&self) -> Refresh {
+        let Some(watch) = &self.watch else {
+            return Refresh::NotDue;
+        };
+        // One refresh at a time; concurrent invocations in one process use the current policy meanwhile.
+        let Ok(mut state) = watch.state.try_lock() else {
+            return Refresh::NotDue;
+        };
+        if state.1.elapsed() < watch.check_every {
+            return Refresh::NotDue;
+        }
+        state.1 = Instant::now();
+        let head = watch
+            .client
+            .head_object()
+            .bucket(&watch.object.bucket)
+            .key(&watch.object.key)
+            .send()
+            .await;
+        let etag = match head {
+            Ok(head) => head.e_tag().unwrap_or_default().to_string(),
+            Err(error) => {
+                let problem = aws_sdk_s3::error::DisplayErrorContext(&error).to_string();
+                tracing::warn!(policy = %watch.object, %problem, "could not check the policy; keeping the current one");
+                return Refresh::KeptLastGood(problem);
+            }
+        };
+        if etag == state.0 {
+            return Refresh::Unchanged;
+        }
+        let (text, etag) = match fetch(&watch.client, &watch.object).await {
+            Ok(fetched) => fetched,
+            Err(problem) => {
+                tracing::warn!(policy = %watch.object, %problem, "could not read the policy; keeping the current one");
+                return Refresh::KeptLastGood(problem);
+            }
+        };
+        // Remember this version either way: a bad one is reported once per change, not on every check.
+        state.0 = etag.clone();
+        match Policy::from_toml(&text) {
+            Ok(policy) => {
+                match self.current.write() {
+                    Ok(mut current) => *current = Arc::new(policy),
+                    Err(poisoned) => *poisoned.into_inner() = Arc::new(policy),
+                }
+                tracing::info!(policy = %watch.object, %etag, "loaded a new policy version");
+                Refresh::Reloaded
+            }
+            Err(error) => {
+                println!("{}", policy_invalid_line(&watch.object, &etag, &error.to_string()));
+                Refresh::KeptLastGood(error.to_string())
+            }
+        }
+    }
+}
+
+/// An error-level log line that is also the EMF metric `RetrainTriggers/PolicyInvalid`.
+pub fn policy_invalid_line(object: &S3Object, etag: &str, error: &str) -> String {
+    serde_json::json!({
+        "_aws": {
+            "Timestamp": crate::engine::now().millis(),
+            "CloudWatchMetrics": [{
+                "Namespace": "RetrainTriggers",
+                "Dimensions": [[]],
+                "Metrics": [{"Name": "PolicyInvalid", "Unit": "Count"}],
+            }],
+        },
+        "PolicyInvalid": 1,
+        "level": "ERROR",
+        "message": "the new policy version is invalid; the last good policy stays in force",
+        "policy": object.to_string(),
+        "etag": etag,
+        "error": error,
+    })
+    .to_string()
+}
+
+async fn fetch(client: &aws_sdk_s3::Client, object: &S3Object) -> Result<(String, String), String> {
+    let response = client
+        .get_object()
+        .bucket(&object.bucket)
+        .key(&object.key)
+        .send()
+        .await
+        .map_err(|error| aws_sdk_s3::error::DisplayErrorContext(&error).to_string())?;
+    let etag = response.e_tag().unwrap_or_default().to_string();
+    let bytes = response
+        .body
+        .collect()
+        .await
+        .map_err(|error| error.to_string())?
+        .into_bytes();
+    let text = String::from_utf8(bytes.to_vec()).map_err(|_| "the object is not UTF-8 text".to_string())?;
+    Ok((text, etag))
+}

@@ -1,0 +1,123 @@
+//! The `retrain` binary end to end: `policy check` on good and bad files, and
+//! `decisions` and `explain` reading audit records that a real trigger wrote to moto.
+
+// Helpers here are test code too: an unexpected result should fail the test loudly.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+use anyhow::Result;
+use integration_tests::{cloudwatch_time, fixture, with_state_time, Moto, ALL_PARAMETERS, LEDGER, POLICY};
+use std::process::{Command, Output};
+
+fn retrain(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_retrain"));
+    command.args(args).env_remove("RETRAIN_LEDGER");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn policy_check_prints_the_effective_policy_or_the_error_at_its_line() {
+    let directory = std::env::temp_dir().join(format!("retrain-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let good = directory.join("good.toml");
+    std::fs::write(&good, POLICY).unwrap();
+    let output = retrain(&["policy", "check", good.to_str().unwrap()], &[]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains("name = \"housing-price\"") && stdout.contains("cooldown = \"6h\""),
+        "{stdout}"
+    );
+
+    let bad = directory.join("bad.toml");
+    std::fs::write(&bad, POLICY.replace("alarms = [", "cooldown = \"soon\"\nalarms = [")).unwrap();
+    let output = retrain(&["policy", "check", bad.to_str().unwrap()], &[]);
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("bad.toml:10:") && stderr.contains("`cooldown`"),
+        "{stderr}"
+    );
+
+    let output = retrain(&["policy", "check", "/nonexistent/policy.toml"], &[]);
+    assert!(!output.status.success());
+    assert!(text(&output.stderr).contains("cannot read /nonexistent/policy.toml"));
+    std::fs::remove_dir_all(&directory).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decisions_lists_the_audit_records_of_a_model() -> Result<()> {
+    let moto = Moto::start()?;
+    moto.create(&["housing-price-retrain"], &ALL_PARAMETERS).await?;
+    let trigger = moto.trigger(POLICY, false).await?;
+    let alarm = with_state_time(fixture("example-cloudwatch-alarm-metric.json"), &cloudwatch_time(60));
+    let started = alarm_trigger::handle(&trigger, &alarm).await?.decisions.remove(0);
+    alarm_trigger::handle(&trigger, &alarm).await?;
+
+    let env = [
+        ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    let output = retrain(
+        &[
+            "decisions",
+            "--model",
+            "housing-price",
+            "--since",
+            "1d",
+            "--ledger",
+            LEDGER,
+        ],
+        &env,
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let table = text(&output.stdout);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 4, "{table}");
+    assert!(lines[0].starts_with("time") && lines[0].contains("outcome"), "{table}");
+    // Newest first: the repeat, then the start.
+    assert!(lines[2].contains("already-started"), "{table}");
+    assert!(
+        lines[3].contains("started") && lines[3].contains(&started.trigger_id) && lines[3].contains("metric"),
+        "{table}"
+    );
+
+    // `explain` shows the trigger's records, formatted for a person.
+    let output = retrain(&["explain", &started.trigger_id, "--ledger", LEDGER], &env);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let explained = text(&output.stdout);
+    for expected in [
+        "outcome    started (alarm)",
+        "outcome    already-started (already-started)",
+        "housing-price-mae-high",
+        "ModelApprovalStatus = PendingManualApproval",
+        started.execution_arn.as_deref().unwrap(),
+    ] {
+        assert!(explained.contains(expected), "{expected:?} missing from\n{explained}");
+    }
+    let output = retrain(
+        &["explain", "0000", "--model", "housing-price", "--ledger", LEDGER],
+        &env,
+    );
+    assert!(!output.status.success());
+    assert!(text(&output.stderr).contains("no decision recorded for trigger 0000"));
+
+    // Without a ledger it says what to do, and fails.
+    let output = retrain(&["decisions", "--model", "housing-price"], &env);
+    assert!(!output.status.success());
+    assert!(
+        text(&output.stderr).contains("RETRAIN_LEDGER"),
+        "{}",
+        text(&output.stderr)
+    );
+    Ok(())
+}
