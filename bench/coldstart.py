@@ -55,6 +55,8 @@ PARAMETERS = ["TriggerType", "TriggerReason", "TriggerId", "ModelApprovalStatus"
 # A function's deadline, as Lambda would give it (the template's timeout is 30 s).
 FUNCTION_TIMEOUT_S = 30
 RUNTIME_API_PREFIX = "/2018-06-01/runtime"
+# moto's request log line, e.g. `127.0.0.1 - - [date] "POST / HTTP/1.1" 200 -`.
+REQUEST_LOG_LINE = re.compile(r'"(GET|HEAD|POST|PUT|DELETE|PATCH) \S+ HTTP/')
 SYSTEM_CA_BUNDLES = ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"]
 
 
@@ -198,6 +200,8 @@ class Moto:
 
     def __init__(self, certificate=None, key=None):
         self.tls = ["-c", str(certificate), "-k", str(key)] if certificate else []
+        # Requests moto has logged; the difference across a cold start is that runtime's AWS calls.
+        self.requests = 0
 
     def __enter__(self):
         program = os.environ.get("MOTO_SERVER", "moto_server")
@@ -208,6 +212,8 @@ class Moto:
         def drain():
             # Read the banner for the port, then keep draining the request log so moto never blocks.
             for line in self.process.stderr:
+                if REQUEST_LOG_LINE.search(line):
+                    self.requests += 1
                 port = re.search(r"Running on (https?)://127\.0\.0\.1:(\d+)", line)
                 if port and not found.is_set():
                     self.endpoint = f"{port.group(1)}://127.0.0.1:{port.group(2)}"
@@ -321,7 +327,7 @@ def peak_rss_kib(pid):
     return None
 
 
-def cold_start(runtime, round_label, api, sagemaker, moto_endpoint, ca_bundle, scratch, log):
+def cold_start(runtime, round_label, api, sagemaker, moto, ca_bundle, scratch, log):
     model = f"bench-{runtime.label}-{round_label}"
     pipeline = f"{model}-retrain"
     definition = {"Version": "2020-12-01", "Parameters": [{"Name": name, "Type": "String"} for name in PARAMETERS],
@@ -349,7 +355,7 @@ def cold_start(runtime, round_label, api, sagemaker, moto_endpoint, ca_bundle, s
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",
         "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_ENDPOINT_URL": moto_endpoint,
+        "AWS_ENDPOINT_URL": moto.endpoint,
         "RETRAIN_POLICY": policy_for(model, pipeline),
         "RETRAIN_LEDGER": f"s3://{BUCKET}/{model}",
     }
@@ -359,6 +365,7 @@ def cold_start(runtime, round_label, api, sagemaker, moto_endpoint, ca_bundle, s
     invocation = Invocation(fresh_event(runtime.fixture, datetime.now(timezone.utc)),
                             f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{runtime.label}")
     api.invocation = invocation
+    requests_before = moto.requests
     started_at = time.perf_counter()
     process = subprocess.Popen(runtime.command, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                cwd=scratch)
@@ -375,8 +382,11 @@ def cold_start(runtime, round_label, api, sagemaker, moto_endpoint, ca_bundle, s
     process.returncode = os.waitstatus_to_exitcode(status)
     invocation.over.set()
     api.invocation = None
+    time.sleep(0.05)  # lets moto's log of the last request reach the counter
 
-    sample = {"round": round_label, "pipeline": pipeline, "rss_kib": rss_kib or usage.ru_maxrss}
+
+    sample = {"round": round_label, "pipeline": pipeline, "rss_kib": rss_kib or usage.ru_maxrss,
+              "aws_calls": moto.requests - requests_before}
     kind, body = invocation.answer or ("none", b"")
     if kind != "response":
         sample["failure"] = f"{kind}: {body.decode(errors='replace')[:500]}" if kind != "none" else (
@@ -400,7 +410,7 @@ def cold_start(runtime, round_label, api, sagemaker, moto_endpoint, ca_bundle, s
 def summarise(samples):
     good = [sample for sample in samples if "failure" not in sample]
     summary = {"rounds": len(samples), "failures": len(samples) - len(good)}
-    for field in ("init_ms", "invoke_ms", "total_ms", "rss_kib"):
+    for field in ("init_ms", "invoke_ms", "total_ms", "rss_kib", "aws_calls"):
         values = [sample[field] for sample in good if sample.get(field) is not None]
         if values:
             summary[field] = {"min": min(values), "median": statistics.median(values), "max": max(values)}
@@ -410,7 +420,7 @@ def summarise(samples):
 def table(results, reference="python-boto3"):
     """The harness's own table (`make bench-coldstart`); `bench/report.py` prints the combined one."""
     header = ["runtime", "init ms (min/med/max)", "1st invoke ms", "total cold ms", "peak RSS MiB",
-              "init ×", "total ×", "RSS ÷"]
+              "AWS calls", "init ×", "total ×", "RSS ÷"]
     rows = []
     python = results.get(reference, {})
 
@@ -429,6 +439,7 @@ def table(results, reference="python-boto3"):
     for label, summary in results.items():
         rows.append([label, triple(summary, "init_ms"), triple(summary, "invoke_ms"), triple(summary, "total_ms"),
                      triple(summary, "rss_kib", 1024.0),
+                     f"{summary['aws_calls']['median']:g}" if "aws_calls" in summary else "n/a",
                      "" if label == reference else ratio(summary, "init_ms"),
                      "" if label == reference else ratio(summary, "total_ms"),
                      "" if label == reference else ratio(summary, "rss_kib", invert=True)])
@@ -466,7 +477,7 @@ def main():
         scratch = Path(scratch)
         certificate, key, ca_bundle = (None, None, None) if args.http else tls_material(scratch)
         with Moto(certificate, key) as moto:
-            run_rounds(args, chosen, samples, failures, moto.endpoint, ca_bundle, scratch)
+            run_rounds(args, chosen, samples, failures, moto, ca_bundle, scratch)
 
     results = {label: summarise(runtime_samples) for label, runtime_samples in samples.items()}
     print(table(results))
@@ -480,13 +491,13 @@ def main():
     return 1 if failures else 0
 
 
-def run_rounds(args, chosen, samples, failures, endpoint, ca_bundle, scratch):
+def run_rounds(args, chosen, samples, failures, moto, ca_bundle, scratch):
     """The warm-up round and the measured rounds, all runtimes interleaved."""
     session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
                                     region_name=REGION)
     verify = str(ca_bundle) if ca_bundle else None
-    session.client("s3", endpoint_url=endpoint, verify=verify).create_bucket(Bucket=BUCKET)
-    sagemaker = session.client("sagemaker", endpoint_url=endpoint, verify=verify)
+    session.client("s3", endpoint_url=moto.endpoint, verify=verify).create_bucket(Bucket=BUCKET)
+    sagemaker = session.client("sagemaker", endpoint_url=moto.endpoint, verify=verify)
     api = RuntimeApi()
     threading.Thread(target=api.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
     logs = {runtime.label: open(scratch / f"{runtime.label}.log", "ab") for runtime in chosen}
@@ -497,7 +508,7 @@ def run_rounds(args, chosen, samples, failures, endpoint, ca_bundle, scratch):
             # Rotate the order each round so no runtime always goes first after moto was idle.
             order = chosen[round_index % len(chosen):] + chosen[:round_index % len(chosen)]
             for runtime in order:
-                sample = cold_start(runtime, round_label, api, sagemaker, endpoint, ca_bundle, scratch,
+                sample = cold_start(runtime, round_label, api, sagemaker, moto, ca_bundle, scratch,
                                     logs[runtime.label])
                 if "failure" in sample:
                     failures.append((runtime.label, sample))

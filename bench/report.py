@@ -109,6 +109,10 @@ def main():
                                 ("total_ms", "total cold invocation ms", 1.0),
                                 ("rss_kib", "peak RSS MiB", 1024.0)]:
         row(label, {runtime: triple(runtime, field, scale) for runtime in columns})
+    # moto's request count per cold start: both sides hit the same server, so this is the work they share.
+    row("AWS calls per cold start (median)",
+        {runtime: f"{summary[runtime]['aws_calls']['median']:g}" for runtime in columns
+         if "aws_calls" in summary.get(runtime, {})})
 
     def medians(field):
         return {function: summary.get(function, {}).get(field, {}).get("median") for function in FUNCTIONS}, \

@@ -77,8 +77,9 @@ pub async fn live_trigger_with_s3_policy(
     Ok(trigger)
 }
 
-/// Builds the trigger the environment describes; the policy from S3 when `RETRAIN_POLICY_URI` is set.
-async fn trigger_from_env() -> Result<LiveTrigger, TriggerError> {
+/// Builds the trigger the environment describes; the policy from S3 when
+/// `RETRAIN_POLICY_URI` is set. Also used by the `retrain` CLI.
+pub async fn trigger_from_env() -> Result<LiveTrigger, TriggerError> {
     let lookup = |name: &str| std::env::var(name).ok();
     let set = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
     let Some(uri) = set("RETRAIN_POLICY_URI") else {

@@ -7,7 +7,7 @@ use clap::{Arg, ArgAction, Command};
 use std::process::ExitCode;
 use trigger_aws::audit::{find_records, list_records};
 use trigger_aws::engine::now;
-use trigger_aws::lambda::{load_sdk_config, s3_client};
+use trigger_aws::lambda::{load_sdk_config, s3_client, trigger_from_env};
 use trigger_aws::S3Location;
 
 fn command() -> Command {
@@ -56,6 +56,35 @@ fn command() -> Command {
                         .help("the ledger; defaults to $RETRAIN_LEDGER"),
                 ),
         )
+        .subcommand(
+            Command::new("start")
+                .about(
+                    "Ask for a retrain through manual-trigger's code path, as the caller's IAM identity; \
+                     needs RETRAIN_POLICY (or _FILE or _URI) and RETRAIN_LEDGER",
+                )
+                .arg(Arg::new("model").long("model").required(true).value_name("MODEL"))
+                .arg(Arg::new("reason").long("reason").required(true).value_name("TEXT"))
+                .arg(
+                    Arg::new("force")
+                        .long("force")
+                        .action(ArgAction::SetTrue)
+                        .help("skip the cooldown (never the in-flight check or the budget)"),
+                )
+                .arg(
+                    Arg::new("parameter")
+                        .long("parameter")
+                        .value_name("NAME=VALUE")
+                        .action(ArgAction::Append)
+                        .help("override a parameter the model's allow_overrides lists"),
+                )
+                .arg(Arg::new("approval").long("approval").value_name("manual|auto"))
+                .arg(
+                    Arg::new("request_id")
+                        .long("request-id")
+                        .value_name("ID")
+                        .help("the dedupe key; repeat it to retry the same request safely"),
+                ),
+        )
         .arg(
             Arg::new("quiet")
                 .long("quiet")
@@ -76,6 +105,7 @@ fn main() -> ExitCode {
         },
         Some(("decisions", decisions_args)) => decisions(decisions_args),
         Some(("explain", explain_args)) => explain(explain_args),
+        Some(("start", start_args)) => start(start_args),
         _ => Err(anyhow::anyhow!("unknown command; see `retrain --help`")),
     };
     match result {
@@ -150,6 +180,44 @@ fn explain(args: &clap::ArgMatches) -> Result<()> {
         }
         let texts: Vec<String> = records.iter().map(retrain_cli::explain_text).collect();
         print!("{}", texts.join("\n"));
+        Ok(())
+    })
+}
+
+fn start(args: &clap::ArgMatches) -> Result<()> {
+    let text = |name: &str| args.get_one::<String>(name).cloned();
+    let mut parameters = serde_json::Map::new();
+    for pair in args.get_many::<String>("parameter").into_iter().flatten() {
+        let (name, value) = pair
+            .split_once('=')
+            .with_context(|| format!("--parameter {pair:?} is not NAME=VALUE"))?;
+        parameters.insert(name.to_string(), serde_json::Value::String(value.to_string()));
+    }
+    let request_id = text("request_id").unwrap_or_else(|| format!("retrain-cli-{}", now().millis()));
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let sdk = load_sdk_config().await;
+        // Like a function URL, the requester is who the credentials say, never a flag.
+        let identity = aws_sdk_sts::Client::new(&sdk)
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|error| anyhow::anyhow!("{}", aws_sdk_sts::error::DisplayErrorContext(&error)))
+            .context("cannot tell who you are (STS GetCallerIdentity); check your AWS credentials")?;
+        let requested_by = identity.arn().context("STS returned no caller ARN")?.to_string();
+        let mut request = serde_json::json!({
+            "model": text("model"),
+            "reason": text("reason"),
+            "requested_by": requested_by,
+            "force": args.get_flag("force"),
+            "parameters": parameters,
+        });
+        if let Some(approval) = text("approval") {
+            request["approval"] = serde_json::Value::String(approval);
+        }
+        let trigger = trigger_from_env().await?;
+        let answer = manual_trigger::handle(&trigger, &request, &request_id).await?;
+        println!("{}", serde_json::to_string_pretty(&answer)?);
         Ok(())
     })
 }

@@ -121,3 +121,72 @@ async fn decisions_lists_the_audit_records_of_a_model() -> Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_asks_through_the_manual_code_path_as_the_caller() -> Result<()> {
+    let moto = Moto::start()?;
+    moto.create(&["housing-price-retrain"], &ALL_PARAMETERS).await?;
+    let policy = POLICY.replace(
+        "[model.parameters]",
+        "allow_overrides = [\"DataWindowDays\"]\n[model.parameters]",
+    );
+    let env = [
+        ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("RETRAIN_POLICY", policy.as_str()),
+        ("RETRAIN_LEDGER", LEDGER),
+    ];
+    let args = [
+        "start",
+        "--model",
+        "housing-price",
+        "--reason",
+        "regulator asked",
+        "--parameter",
+        "DataWindowDays=90",
+        "--request-id",
+        "ticket-7",
+    ];
+    let output = retrain(&args, &env);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).contains("\"outcome\": \"started\""),
+        "{}",
+        text(&output.stdout)
+    );
+    let executions = moto.executions("housing-price-retrain").await?;
+    assert_eq!(executions.len(), 1);
+    let parameters = moto.parameters(&executions[0]).await?;
+    let parameter = |name: &str| parameters.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    assert_eq!(parameter("TriggerType").as_deref(), Some("manual"));
+    assert_eq!(parameter("DataWindowDays").as_deref(), Some("90"));
+    // The requester is the STS caller identity, not anything typed.
+    let reason = parameter("TriggerReason").unwrap_or_default();
+    assert!(
+        reason.contains("arn:aws:") && reason.contains("regulator asked"),
+        "{reason}"
+    );
+
+    // The same request id again is already started; a refused override fails with the reason.
+    let output = retrain(&args, &env);
+    assert!(
+        text(&output.stdout).contains("already-started"),
+        "{}",
+        text(&output.stdout)
+    );
+    let mut bad = args;
+    bad[6] = "Epochs=5";
+    bad[8] = "ticket-8";
+    let output = retrain(&bad, &env);
+    assert!(!output.status.success());
+    assert!(
+        text(&output.stderr).contains("parameters.Epochs"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert_eq!(moto.executions("housing-price-retrain").await?.len(), 1);
+    Ok(())
+}

@@ -555,7 +555,8 @@ impl Cdf {
         // Buckets that tile the range arrive sorted already, which pdqsort spots in one pass.
         edges.sort_unstable_by(f64::total_cmp);
         edges.dedup();
-        let index_of = |x: f64| edges.binary_search_by(|edge| edge.total_cmp(&x)).unwrap_or_else(|i| i);
+        // Every edge is finite and -0.0 was normalised away, so plain `<` orders them.
+        let index_of = |x: f64| edges.partition_point(|&edge| edge < x);
 
         let mut changes = vec![EdgeChange::default(); edges.len()];
         for span in spans {
@@ -623,9 +624,10 @@ impl Cdf {
 
     /// (F(x-), F(x)): the left limit and the value at x.
     fn eval(&self, x: f64) -> (f64, f64) {
-        match self.edges.binary_search_by(|edge| edge.total_cmp(&x)) {
-            Ok(i) => self.limits[i],
-            Err(i) => self.between(i, x),
+        let i = self.edges.partition_point(|&edge| edge < x);
+        match self.limits.get(i) {
+            Some(&limits) if self.edges[i] == x => limits,
+            _ => self.between(i, x),
         }
     }
 
