@@ -6,13 +6,17 @@
 - The trigger functions' roles touch S3 only under the ledger prefix (read and
   write) and the monitoring-report prefix (read only): every object ARN they
   name lies under one of the two, and every ListBucket is limited by an
-  s3:prefix condition to one of the two. SageMaker they use only through
+  s3:prefix condition to one of the two. The one exception is the policy
+  object (RetrainPolicyUri), which they may only GetObject, on exactly the
+  object ARN derived from that parameter, without a wildcard. SageMaker they use only through
   StartPipelineExecution, ListPipelineExecutions and DescribePipeline on
   pipeline ARNs.
 - No event is lost: every function has an on-failure destination for its
   asynchronous invocations; every SNS subscription, EventBridge rule target and
   Scheduler target has a dead-letter queue; every queue has an alarm on depth > 0.
 - Every function's log group has a metric filter counting InvalidEvent errors.
+- Every trigger binary of the workspace (TRIGGER_BINARIES) is deployed, and a
+  function URL, if any, uses AWS_IAM auth (never NONE).
 
 It reads the template with cfn-lint's decoder (cfn-lint is required by
 validate.sh anyway), which understands the !Ref / !Sub short forms.
@@ -34,6 +38,15 @@ FUNCTION_S3_PREFIXES = {
     "ledger/": {"s3:GetObject", "s3:PutObject", "s3:ListBucket"},
     "${MonitoringReportsPrefix}": {"s3:GetObject", "s3:ListBucket"},
 }
+# The policy object (RetrainPolicyUri=s3://bucket/key): exactly one object, read
+# only. Its ARN must be this !Sub template, with RetrainPolicyObject taken from
+# the URI by POLICY_OBJECT_FROM_URI; the parameter's AllowedPattern keeps "*"
+# and "?" out of the key.
+POLICY_OBJECT_ARN = "arn:${AWS::Partition}:s3:::${RetrainPolicyObject}"
+POLICY_OBJECT_FROM_URI = {"Fn::Select": [1, {"Fn::Split": ["s3://", {"Ref": "RetrainPolicyUri"}]}]}
+POLICY_OBJECT_ACTIONS = {"s3:GetObject"}
+# Every trigger function of the workspace, by its cargo binary (BuildProperties.Binary).
+TRIGGER_BINARIES = {"alarm-trigger", "sns-trigger", "schedule-trigger", "drift-trigger", "manual-trigger"}
 FUNCTION_SAGEMAKER_ACTIONS = {
     "sagemaker:StartPipelineExecution",
     "sagemaker:ListPipelineExecutions",
@@ -67,6 +80,14 @@ def text_of(node):
     return json.dumps(node)
 
 
+def is_policy_object(target):
+    """Whether a resource is exactly the policy object's ARN, derived from RetrainPolicyUri."""
+    if not isinstance(target, dict) or not isinstance(target.get("Fn::Sub"), list):
+        return False
+    template, variables = (target["Fn::Sub"] + [{}])[:2]
+    return template == POLICY_OBJECT_ARN and (variables or {}).get("RetrainPolicyObject") == POLICY_OBJECT_FROM_URI
+
+
 def s3_scope_problem(action, targets, condition):
     """Why a function's S3 statement is not limited to FUNCTION_S3_PREFIXES, or None.
 
@@ -86,6 +107,10 @@ def s3_scope_problem(action, targets, condition):
     else:
         if not targets:
             return "names no resource"
+        policy_objects = [target for target in targets if is_policy_object(target)]
+        if policy_objects and action not in POLICY_OBJECT_ACTIONS:
+            return f"is not allowed on the policy object (only {sorted(POLICY_OBJECT_ACTIONS)})"
+        targets = [target for target in targets if not is_policy_object(target)]
         under = [(text_of(target), [p for p in FUNCTION_S3_PREFIXES if "/" + p in text_of(target)]) for target in targets]
     for scope, prefixes in under:
         if not prefixes:
@@ -213,6 +238,21 @@ def check_delivery(template):
     return problems
 
 
+def check_functions(template):
+    problems = []
+    functions = {
+        k: r for k, r in template.get("Resources", {}).items() if r.get("Type") == "AWS::Serverless::Function"
+    }
+    binaries = {((r.get("Metadata") or {}).get("BuildProperties") or {}).get("Binary") for r in functions.values()}
+    for binary in sorted(TRIGGER_BINARIES - binaries):
+        problems.append(f"no function is built from the trigger binary {binary}")
+    for logical_id, function in functions.items():
+        url = (function.get("Properties") or {}).get("FunctionUrlConfig")
+        if url is not None and (url or {}).get("AuthType") != "AWS_IAM":
+            problems.append(f"{logical_id}: its function URL must use AuthType AWS_IAM")
+    return problems
+
+
 def main(argv):
     path = argv[0] if argv else os.path.join(os.path.dirname(os.path.abspath(__file__)), "template.yaml")
     template, matches = decode(path)
@@ -220,7 +260,7 @@ def main(argv):
         for match in matches:
             print(f"{path}: {match}", file=sys.stderr)
         return 1
-    problems = check_iam(template.get("Resources", {})) + check_delivery(template)
+    problems = check_iam(template.get("Resources", {})) + check_delivery(template) + check_functions(template)
     for problem in problems:
         print(f"{path}: {problem}", file=sys.stderr)
     if problems:

@@ -8,10 +8,12 @@
 #
 # check_template.py then checks the stack's own rules on template.yaml: no
 # mutating IAM action on "*", the functions' S3 access scoped to the ledger
-# prefix and (read only) the monitoring-report prefix, their SageMaker access
-# scoped to pipeline ARNs, a dead-letter queue or on-failure
-# destination on every asynchronous path, an alarm on every queue, and an
-# InvalidEvent metric filter on every function's log group.
+# prefix, (read only) the monitoring-report prefix and (GetObject only) the
+# policy object of RetrainPolicyUri, their SageMaker access scoped to pipeline
+# ARNs, a dead-letter queue or on-failure destination on every asynchronous
+# path, an alarm on every queue, an InvalidEvent metric filter on every
+# function's log group, all five trigger functions deployed, and AWS_IAM auth
+# on any function URL.
 #
 # The pipeline checks need only python3 and its standard library:
 # check_definition.py (every trigger parameter declared, every reference
