@@ -26,6 +26,9 @@ REFERENCE = "python-boto3"
 # Which function each benchmarked event shape belongs to.
 SHAPES = [("alarm-direct", "alarm action", "alarm-trigger"), ("eventbridge-alarm", "EventBridge alarm", "alarm-trigger"),
           ("sns", "SNS", "sns-trigger"), ("schedule", "scheduled rule", "schedule-trigger")]
+# The drift distances per method (`benches/drift.rs`), shown in the drift function's column.
+DRIFT_METHODS = ["linf", "psi", "js", "wasserstein", "chi-square"]
+DRIFT_FUNCTION = "drift-trigger"
 DECIDE_TARGET_NS = 20_000
 INIT_RATIO_TARGET = 30
 TOTAL_RATIO_TARGET = 5
@@ -34,8 +37,8 @@ ZIP_TARGET_BYTES = 8_000_000  # decimal MB, the stricter reading of "8 MB"
 ELF_MACHINES = {0x3E: "x86_64", 0xB7: "arm64"}
 
 
-def criterion_median_ns(target_dir, shape):
-    path = target_dir / "criterion" / "decode-decide" / shape / "new" / "estimates.json"
+def criterion_median_ns(target_dir, shape, group="decode-decide"):
+    path = target_dir / "criterion" / group / shape / "new" / "estimates.json"
     try:
         return json.loads(path.read_text())["median"]["point_estimate"]
     except (OSError, KeyError, ValueError):
@@ -79,7 +82,9 @@ def main():
     lambda_dir = args.target_dir / "lambda"
     packaged = sorted(path.parent.name for path in lambda_dir.glob("*/bootstrap.zip")) if lambda_dir.is_dir() else []
     sized = FUNCTIONS + [function for function in packaged if function not in FUNCTIONS]
-    columns = sized + [REFERENCE]
+    drift = {method: criterion_median_ns(args.target_dir, method, "drift-assess") for method in DRIFT_METHODS}
+    drift_column = [DRIFT_FUNCTION] if DRIFT_FUNCTION not in sized and any(drift.values()) else []
+    columns = sized + drift_column + [REFERENCE]
     rows = []
     verdicts = {}
 
@@ -96,6 +101,11 @@ def main():
         values = {function: f"{median / 1000:.2f} µs" if median is not None else "not run"}
         row(f"decode+decide: {description} (median)", values, "< 20 µs",
             verdict(f"decide {shape}", None if median is None else median < DECIDE_TARGET_NS))
+
+    # Drift distances: every feature of a report against its baseline. Issue 6 sets no target for them.
+    for method, median in drift.items():
+        if median is not None:
+            row(f"drift assess, 5 features: {method} (median)", {DRIFT_FUNCTION: f"{median / 1000:.2f} µs"})
 
     # Cold start.
     def triple(runtime, field, scale=1.0, unit=""):

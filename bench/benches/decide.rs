@@ -40,8 +40,6 @@ fn decode_and_decide_per_shape(c: &mut Criterion) {
     group.finish();
 }
 
-// Drift distances (issue 3): once they exist, add `fn drift_distances(c: &mut
-// Criterion)` timing each distance on a baseline/current pair of Model Monitor
-// statistics, and list it in the group below.
+// The drift distances have their own benchmark, `benches/drift.rs`.
 criterion_group!(benches, decode_and_decide_per_shape);
 criterion_main!(benches);

@@ -1,16 +1,19 @@
 //! The in-process work one invocation does, set up for the criterion
-//! benchmarks in `benches/decide.rs`: parse the event JSON, decode it into
-//! signals, route each signal to its models and decide, against a parsed
-//! policy and a synthetic history. Pure: no I/O, no clock, no AWS.
+//! benchmarks: `benches/decide.rs` parses the event JSON, decodes it into
+//! signals, routes each signal to its models and decides, against a parsed
+//! policy and a synthetic history; `benches/drift.rs` compares a drift
+//! report's statistics with its baseline. Pure: no I/O, no clock, no AWS.
 //!
 //! The cold-start harness (`bench/coldstart.py`) and its Python/boto3
 //! reference (`bench/reference/`) measure the rest: process start, SDK
 //! set-up and the calls to SageMaker and S3.
 
 use serde_json::Value;
+use trigger_decision::drift::{assess, Assessment, DriftReport, Statistics};
+use trigger_decision::policy::DriftPolicy;
 use trigger_decision::{
-    decide, route, Decision, Evidence, Execution, ExecutionStatus, History, Policy, PolicyError, Route, Signal, Span,
-    Timestamp,
+    decide, route, Decision, Evidence, Execution, ExecutionStatus, History, Path, Policy, PolicyError, Route, Signal,
+    Span, Timestamp,
 };
 
 /// The policy every benchmark decides against: the guide's housing-price
@@ -192,9 +195,62 @@ fn signals(shape: Shape, event_text: &str) -> Result<Vec<Signal>, String> {
     })
 }
 
-// Drift distances (issue 3) are not built yet. When they are, add their
-// inputs here (a baseline and a current `statistics.json`, compiled in like
-// the fixtures) and a `drift_distances` group in `benches/decide.rs`.
+/// The drift methods a policy can name; `benches/drift.rs` times each.
+pub const DRIFT_METHODS: [&str; 5] = ["linf", "psi", "js", "wasserstein", "chi-square"];
+
+/// A drift report (the fixtures' baseline against their severe drift: three
+/// numerical and two categorical features, parsed once as the function
+/// parses them) and a policy judging it with one method over every feature.
+#[derive(Debug, Clone)]
+pub struct DriftScenario {
+    pub report: DriftReport,
+    pub policy: Policy,
+}
+
+impl DriftScenario {
+    pub fn new(method: &str) -> Result<DriftScenario, String> {
+        let baseline = parse_statistics(
+            include_str!("../../tests/fixtures/statistics/baseline-statistics.json"),
+            "s3://monitoring-reports/housing-price/baseline/statistics.json",
+        )?;
+        let source = "s3://monitoring-reports/housing-price/2024/01/01/statistics.json";
+        let current = parse_statistics(
+            include_str!("../../tests/fixtures/statistics/current-severe.json"),
+            source,
+        )?;
+        let policy = Policy::from_toml(&format!(
+            "[[model]]\nname = \"housing-price\"\npipeline = \"housing-price-retrain\"\n\
+             [model.drift]\nmethod = \"{method}\"\nfeatures = [\"*\"]\n"
+        ))
+        .map_err(|error| error.to_string())?;
+        let report = DriftReport {
+            report_id: "housing-price-monitoring-2024-01-01".to_string(),
+            model: Some("housing-price".to_string()),
+            source: source.to_string(),
+            observed_at: Timestamp(1_704_067_200_000),
+            baseline,
+            current,
+            constraints: None,
+            path: Path::Direct,
+        };
+        Ok(DriftScenario { report, policy })
+    }
+
+    /// The `[model.drift]` the scenario's policy holds.
+    pub fn drift_policy(&self) -> Option<&DriftPolicy> {
+        self.policy.models.first().and_then(|model| model.drift.as_ref())
+    }
+}
+
+/// Every feature's distance under the scenario's method, and the verdict.
+pub fn assess_drift(scenario: &DriftScenario) -> Option<Assessment> {
+    scenario.drift_policy().map(|policy| assess(&scenario.report, policy))
+}
+
+fn parse_statistics(text: &str, source: &str) -> Result<Statistics, String> {
+    let document: Value = serde_json::from_str(text).map_err(|error| format!("{source}: {error}"))?;
+    trigger_events::monitor::statistics(&document, source).map_err(|error| error.to_string())
+}
 
 #[cfg(test)]
 mod tests {
@@ -216,6 +272,15 @@ mod tests {
                 "{}",
                 shape.name()
             );
+        }
+    }
+
+    #[test]
+    fn every_benchmarked_drift_method_finds_the_severe_drift() {
+        for method in DRIFT_METHODS {
+            let assessment = assess_drift(&DriftScenario::new(method).unwrap()).unwrap();
+            assert_eq!(assessment.features.len(), 5, "{method}");
+            assert!(assessment.drifted_count() > 0, "{method}: {assessment:?}");
         }
     }
 }

@@ -28,9 +28,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use trigger_aws::ledger::{ETag, ModelState, Write};
 use trigger_aws::{Ledger, PipelineStore, Response, Trigger, TriggerError};
-use trigger_decision::{
-    key, Execution, ExecutionStatus, Outcome, Policy, Signal, Span, StartRequest, Timestamp,
-};
+use trigger_decision::{key, Execution, ExecutionStatus, Outcome, Policy, Signal, Span, StartRequest, Timestamp};
 
 const HOUR: i64 = 3_600_000;
 /// The default maximum event age.
@@ -78,12 +76,19 @@ impl PipelineStore for MemoryStore {
     }
 
     async fn declared_parameters(&self, _pipeline: &str) -> Result<Vec<String>, TriggerError> {
-        Ok(integration_tests::ALL_PARAMETERS.iter().map(|name| name.to_string()).collect())
+        Ok(integration_tests::ALL_PARAMETERS
+            .iter()
+            .map(|name| name.to_string())
+            .collect())
     }
 
     async fn start(&self, request: &StartRequest) -> Result<String, TriggerError> {
         let mut executions = self.executions.lock().unwrap();
-        let arn = format!("arn:aws:sagemaker:us-east-1:123456789012:pipeline/{}/execution/{}", request.pipeline, executions.len());
+        let arn = format!(
+            "arn:aws:sagemaker:us-east-1:123456789012:pipeline/{}/execution/{}",
+            request.pipeline,
+            executions.len()
+        );
         executions.push((
             request.pipeline.clone(),
             Execution {
@@ -105,7 +110,11 @@ struct MemoryLedger {
 
 impl MemoryLedger {
     fn evidence(&self, model: &str) -> usize {
-        self.objects.lock().unwrap().get(model).map_or(0, |(state, _)| state.evidence.len())
+        self.objects
+            .lock()
+            .unwrap()
+            .get(model)
+            .map_or(0, |(state, _)| state.evidence.len())
     }
 }
 
@@ -125,7 +134,10 @@ impl Ledger for MemoryLedger {
         if current.map(|version| version.to_string()).as_deref() != expected.map(|etag| etag.0.as_str()) {
             return Ok(Write::Conflict);
         }
-        objects.insert(model.to_string(), (state.clone(), current.map_or(1, |version| version + 1)));
+        objects.insert(
+            model.to_string(),
+            (state.clone(), current.map_or(1, |version| version + 1)),
+        );
         Ok(Write::Written)
     }
 }
@@ -137,14 +149,18 @@ const MODEL: &str = "hostile";
 /// One model, `hostile`, bound to these alarms and schedules; schedules start whether or not there is evidence.
 fn trigger(alarms: &[&str], schedules: &[&str]) -> MemoryTrigger {
     let mut policy =
-        Policy::from_toml("[[model]]\nname = \"hostile\"\npipeline = \"hostile-retrain\"\nschedule = \"always\"\n").unwrap();
+        Policy::from_toml("[[model]]\nname = \"hostile\"\npipeline = \"hostile-retrain\"\nschedule = \"always\"\n")
+            .unwrap();
     policy.models[0].alarms = alarms.iter().map(|name| name.to_string()).collect();
     policy.models[0].schedules = schedules.iter().map(|name| name.to_string()).collect();
     Trigger::new(policy, MemoryStore::default(), MemoryLedger::default(), false)
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -197,7 +213,12 @@ fn check(answer: Result<Response, TriggerError>, expected: &Expected, event: &Va
             prop_assert_eq!(response.decisions.len(), 1, "{:?}\n{}", response, shown());
             let decision = &response.decisions[0];
             prop_assert_eq!(
-                (decision.model.as_deref(), decision.outcome, decision.reason.as_str(), &decision.trigger_id),
+                (
+                    decision.model.as_deref(),
+                    decision.outcome,
+                    decision.reason.as_str(),
+                    &decision.trigger_id
+                ),
                 (*model, *outcome, *reason, trigger_id),
                 "{}\n{}",
                 decision.detail,
@@ -212,7 +233,13 @@ fn check(answer: Result<Response, TriggerError>, expected: &Expected, event: &Va
             prop_assert!(false, "an invalid event was decided: {:?}\n{}", response, shown());
         }
         (Err(error), Expected::Decision { .. }) => {
-            prop_assert!(false, "a valid event was refused: {}: {}\n{}", error.error_type(), error, shown());
+            prop_assert!(
+                false,
+                "a valid event was refused: {}: {}\n{}",
+                error.error_type(),
+                error,
+                shown()
+            );
         }
     }
     Ok(())
@@ -402,7 +429,8 @@ fn render_alarm(case: &AlarmCase) -> AlarmEvent {
         },
         AlarmEnvelope::Sns => {
             let outer = fixture("example-sns-cloudwatch-alarm.json");
-            let mut message: Value = serde_json::from_str(outer["Records"][0]["Sns"]["Message"].as_str().unwrap()).unwrap();
+            let mut message: Value =
+                serde_json::from_str(outer["Records"][0]["Sns"]["Message"].as_str().unwrap()).unwrap();
             message["AlarmName"] = json!(case.name);
             message["AlarmArn"] = json!(alarm_arn(&case.name));
             message["NewStateValue"] = json!(case.state);
@@ -603,10 +631,26 @@ fn mutations(role: Role) -> Vec<(Mutation, Effect)> {
     let required = role != Role::Optional;
     let broken = if required { Effect::Invalid } else { Effect::Same };
     let mut mutations = vec![(Mutation::Remove, broken.clone())];
-    let any_values = [json!(null), json!(42), json!(true), json!(""), json!([]), json!({}), json!("x")];
+    let any_values = [
+        json!(null),
+        json!(42),
+        json!(true),
+        json!(""),
+        json!([]),
+        json!({}),
+        json!("x"),
+    ];
     match role {
-        Role::Optional => mutations.extend(any_values.into_iter().map(|value| (Mutation::Replace(value), Effect::Same))),
-        _ => mutations.extend(wrong_values(role).into_iter().map(|value| (Mutation::Replace(value), Effect::Invalid))),
+        Role::Optional => mutations.extend(
+            any_values
+                .into_iter()
+                .map(|value| (Mutation::Replace(value), Effect::Same)),
+        ),
+        _ => mutations.extend(
+            wrong_values(role)
+                .into_iter()
+                .map(|value| (Mutation::Replace(value), Effect::Invalid)),
+        ),
     }
     match role {
         Role::Name => mutations.extend([256, 1_000, 100_000].map(|length| (Mutation::Huge(length), Effect::Invalid))),
@@ -616,7 +660,11 @@ fn mutations(role: Role) -> Vec<(Mutation, Effect)> {
     // Past the 256 KiB bound the event is refused whatever the field.
     mutations.push((Mutation::Huge(300_000), Effect::Invalid));
     if role == Role::Time {
-        mutations.extend(stale_times().into_iter().map(|(value, at)| (Mutation::Replace(value), Effect::NewTime(at))));
+        mutations.extend(
+            stale_times()
+                .into_iter()
+                .map(|(value, at)| (Mutation::Replace(value), Effect::NewTime(at))),
+        );
     }
     if role == Role::Structure {
         mutations.push((Mutation::AddUnknown(json!({"nested": [1, null, "é"]})), Effect::Same));
@@ -626,7 +674,9 @@ fn mutations(role: Role) -> Vec<(Mutation, Effect)> {
 
 fn apply(document: &mut Value, pointer: &str, mutation: &Mutation) {
     let (parent, key) = pointer.rsplit_once('/').unwrap();
-    let Some(parent) = document.pointer_mut(parent) else { return };
+    let Some(parent) = document.pointer_mut(parent) else {
+        return;
+    };
     match (parent, mutation) {
         (Value::Object(map), Mutation::Remove) => {
             map.remove(key);
@@ -676,7 +726,11 @@ fn valid_alarm_events_of_every_envelope_are_decided_as_they_say() {
             let event = render_alarm(&case).assemble();
             let trigger = alarm_trigger_for(&case);
             let answer = runtime.block_on(handle(&trigger, case.envelope.handler(), &event));
-            check(answer, &expected_alarm(&case.name, case.bound, case.state, case.at, now), &event)?;
+            check(
+                answer,
+                &expected_alarm(&case.name, case.bound, case.state, case.at, now),
+                &event,
+            )?;
             let started = usize::from(case.bound && is_fresh(case.at, now) && case.state == "ALARM");
             prop_assert_eq!(trigger.store.starts(), started);
             Ok(())
@@ -734,8 +788,17 @@ fn mutated_alarm_events_are_decided_only_while_still_valid() {
         })
         .unwrap();
     let tried = tried.into_inner().unwrap();
-    for kind in ["invalid", "over the size bound", "stale time", "optional field changed", "unknown field added"] {
-        assert!(tried.get(kind).copied().unwrap_or(0) >= 10, "too few cases of {kind}: {tried:?}");
+    for kind in [
+        "invalid",
+        "over the size bound",
+        "stale time",
+        "optional field changed",
+        "unknown field added",
+    ] {
+        assert!(
+            tried.get(kind).copied().unwrap_or(0) >= 10,
+            "too few cases of {kind}: {tried:?}"
+        );
     }
 }
 
@@ -787,7 +850,10 @@ fn render_schedule(case: &ScheduleCase) -> Value {
         event
     } else {
         let schedule = match case.by_arn {
-            true => format!("arn:aws:scheduler:us-east-1:123456789012:schedule/default/{}", case.name),
+            true => format!(
+                "arn:aws:scheduler:us-east-1:123456789012:schedule/default/{}",
+                case.name
+            ),
             false => case.name.clone(),
         };
         json!({"schedule": schedule, "scheduled_time": render_time(case.at, case.form), "execution_id": "e-1"})
@@ -841,7 +907,10 @@ fn schedule_events_valid_or_mutated_are_decided_only_while_valid() {
     let strategy = schedule_case(now).prop_flat_map(|case| {
         let fields = schedule_fields(case.rule).len();
         // One case in four is sent as generated, the rest with one field mutated.
-        (Just(case), prop::option::weighted(0.75, (0..fields, any::<prop::sample::Index>())))
+        (
+            Just(case),
+            prop::option::weighted(0.75, (0..fields, any::<prop::sample::Index>())),
+        )
     });
     runner
         .run(&strategy, |(case, mutation)| {
@@ -946,7 +1015,9 @@ fn any_json() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_filter("JSON has no NaN or infinity", |x| x.is_finite()).prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("JSON has no NaN or infinity", |x| x.is_finite())
+            .prop_map(Value::from),
         "\\PC{0,30}".prop_map(Value::from),
         prop_oneof![
             Just("ALARM"),
@@ -971,8 +1042,7 @@ fn any_json() -> impl Strategy<Value = Value> {
         ];
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
-            prop::collection::btree_map(key, inner, 0..6)
-                .prop_map(|map| Value::Object(map.into_iter().collect())),
+            prop::collection::btree_map(key, inner, 0..6).prop_map(|map| Value::Object(map.into_iter().collect())),
         ]
     })
 }
@@ -1088,7 +1158,13 @@ struct Part {
 }
 
 fn part(field: &'static str, valid: &[&str], invalid: &[&str], quote: bool) -> impl Strategy<Value = Part> {
-    let render = move |value: &str| if quote { format!("{field} = {}", toml_string(value)) } else { format!("{field} = {value}") };
+    let render = move |value: &str| {
+        if quote {
+            format!("{field} = {}", toml_string(value))
+        } else {
+            format!("{field} = {value}")
+        }
+    };
     let valid: Vec<Part> = valid
         .iter()
         .map(|value| Part {
@@ -1117,8 +1193,18 @@ fn toml_string(text: &str) -> String {
 
 fn settings() -> impl Strategy<Value = Vec<Part>> {
     (
-        part("cooldown", &["90s", "15m", "6h", "7d", "0s"], &["6x", "", "-1h", "1.5h", "h", "99999999999999999999d"], true),
-        part("max_event_age", &["24h", "1s", "30d", "90m"], &["0s", "0h", "1 day", "x"], true),
+        part(
+            "cooldown",
+            &["90s", "15m", "6h", "7d", "0s"],
+            &["6x", "", "-1h", "1.5h", "h", "99999999999999999999d"],
+            true,
+        ),
+        part(
+            "max_event_age",
+            &["24h", "1s", "30d", "90m"],
+            &["0s", "0h", "1 day", "x"],
+            true,
+        ),
         part("schedule", &["always", "if-evidence"], &["weekly", "ALWAYS"], true),
         part("approval", &["manual", "auto"], &["yes", ""], true),
     )
@@ -1204,12 +1290,20 @@ fn generated_policies_parse_exactly_when_every_part_is_valid_and_errors_name_the
                 }
             }
             let mut problems: Vec<&str> = defaults.iter().filter_map(|part| part.invalid_field).collect();
-            problems.extend(models.iter().flat_map(|model| model.parts.iter().filter_map(|part| part.invalid_field)));
+            problems.extend(
+                models
+                    .iter()
+                    .flat_map(|model| model.parts.iter().filter_map(|part| part.invalid_field)),
+            );
             let names: Vec<&str> = models.iter().map(|model| model.name.as_str()).collect();
             let duplicate = (1..names.len()).any(|index| names[..index].contains(&names[index]));
             match Policy::from_toml(&toml) {
                 Ok(policy) => {
-                    prop_assert!(problems.is_empty() && !models.is_empty() && !duplicate, "accepted:\n{}", toml);
+                    prop_assert!(
+                        problems.is_empty() && !models.is_empty() && !duplicate,
+                        "accepted:\n{}",
+                        toml
+                    );
                     let parsed: Vec<&str> = policy.models.iter().map(|model| model.name.as_str()).collect();
                     prop_assert_eq!(parsed, names);
                     for model in &policy.models {
@@ -1276,7 +1370,10 @@ fn a_stale_event_is_ignored_and_counted_by_the_stale_event_metric() {
         record.detail
     );
     assert_eq!(trigger.store.starts(), 0);
-    assert!(trigger.ledger.objects.lock().unwrap().is_empty(), "a stale event touches no ledger");
+    assert!(
+        trigger.ledger.objects.lock().unwrap().is_empty(),
+        "a stale event touches no ledger"
+    );
 
     let signal = trigger_events::alarm::decode(&event).unwrap();
     let line: Value =
