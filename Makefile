@@ -66,11 +66,11 @@ bench-coldstart: setup
 	$(CARGO) build --release $(BENCH_FUNCTIONS)
 	$(PYTHON) bench/coldstart.py --rounds 20 --json $(BENCH_RESULTS)/coldstart.json
 
-## bench: the arm64 packages, criterion (decode + decide per event shape), the cold starts; one table.
+## bench: the arm64 packages, criterion (decode + decide per event shape, drift distances), the cold starts; one table.
 ## One step after another, so no measurement shares the cores with a build.
 bench: setup
 	$(CARGO) lambda build --release --arm64 --output-format zip
 	$(CARGO) build --release $(BENCH_FUNCTIONS)
-	$(CARGO) bench -p trigger-bench --bench decide
+	$(CARGO) bench -p trigger-bench
 	$(PYTHON) bench/coldstart.py --rounds 20 --json $(BENCH_RESULTS)/coldstart.json
 	$(PYTHON) bench/report.py --coldstart $(BENCH_RESULTS)/coldstart.json

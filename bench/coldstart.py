@@ -370,20 +370,29 @@ def cold_start(runtime, round_label, api, sagemaker, moto, ca_bundle, scratch, l
     process = subprocess.Popen(runtime.command, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                cwd=scratch)
     deadline = started_at + FUNCTION_TIMEOUT_S + 30
-    while not invocation.answered.wait(0.005):
-        if process.poll() is not None or time.perf_counter() > deadline:
-            break
-    rss_kib = peak_rss_kib(process.pid)
+    exited = None  # (wait status, rusage) once the process is reaped
+    rss_kib = None
     try:
-        process.kill()
-    except ProcessLookupError:
-        pass
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    invocation.over.set()
-    api.invocation = None
+        while not invocation.answered.wait(0.005):
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                exited = (status, usage)
+                break
+            if time.perf_counter() > deadline:
+                break
+        if exited is None:
+            rss_kib = peak_rss_kib(process.pid)
+    finally:
+        # Always reap the process, even when the harness itself is being stopped.
+        if exited is None:
+            process.kill()
+            _, status, usage = os.wait4(process.pid, 0)
+            exited = (status, usage)
+        process.returncode = os.waitstatus_to_exitcode(exited[0])
+        invocation.over.set()
+        api.invocation = None
+    usage = exited[1]
     time.sleep(0.05)  # lets moto's log of the last request reach the counter
-
 
     sample = {"round": round_label, "pipeline": pipeline, "rss_kib": rss_kib or usage.ru_maxrss,
               "aws_calls": moto.requests - requests_before}
@@ -460,6 +469,8 @@ def main():
     parser.add_argument("--http", action="store_true",
                         help="serve moto over plain HTTP (default HTTPS, as AWS is: TLS set-up is part of a cold start)")
     args = parser.parse_args()
+    # Turn SIGTERM into an ordinary exit, so the `with` blocks stop moto and the process under test.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     if not 1 <= args.rounds <= 500:
         sys.exit("--rounds must be between 1 and 500")
 

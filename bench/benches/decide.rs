@@ -3,12 +3,15 @@
 //! history). The target is under 20 µs per event; `make bench` prints the
 //! medians next to the cold-start figures. No I/O: see `trigger_bench`.
 
+mod common;
+
+use common::ThreadCpuTime;
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
 use trigger_bench::{decode_and_decide, Scenario, Shape};
 use trigger_decision::Outcome;
 
-fn decode_and_decide_per_shape(c: &mut Criterion) {
+fn decode_and_decide_per_shape(c: &mut Criterion<ThreadCpuTime>) {
     let mut group = c.benchmark_group("decode-decide");
     for shape in Shape::ALL {
         // A shape without its scenario is skipped with the reason, rather than
@@ -41,5 +44,9 @@ fn decode_and_decide_per_shape(c: &mut Criterion) {
 }
 
 // The drift distances have their own benchmark, `benches/drift.rs`.
-criterion_group!(benches, decode_and_decide_per_shape);
+criterion_group! {
+    name = benches;
+    config = Criterion::default().with_measurement(ThreadCpuTime::default());
+    targets = decode_and_decide_per_shape
+}
 criterion_main!(benches);

@@ -300,9 +300,11 @@ pub fn decide(signal: &Signal, model: &ModelPolicy, history: History<'_>, now: T
         (Signal::Drift(report), Some(drift_policy)) => Some((drift::assess(report, drift_policy), drift_policy)),
         _ => None,
     };
+    // Built once: the evidence and most justifications below quote it.
+    let summary = signal.summary();
     let evidence_summary = match &assessment {
-        Some((assessment, _)) => format!("{}: {}", signal.summary(), assessment.top(5)),
-        None => signal.summary(),
+        Some((assessment, _)) => format!("{summary}: {}", assessment.top(5)),
+        None => summary.clone(),
     };
     let new_evidence = match signal {
         Signal::Alarm(_) | Signal::Drift(_) | Signal::Manual(_) => Some(Evidence {
@@ -315,13 +317,12 @@ pub fn decide(signal: &Signal, model: &ModelPolicy, history: History<'_>, now: T
     // Parameters that depend on what justified the start; they override static ones of the same name.
     let mut trigger_parameters = vec![("TrainingMode".to_string(), "full".to_string())];
     let (start_reason, justification) = match signal {
-        Signal::Alarm(_) => ("alarm", signal.summary()),
+        Signal::Alarm(_) => ("alarm", summary),
         // A person's request is evidence in itself; `force` also skips the cooldown below.
-        Signal::Manual(request) if request.force => (
-            "manual-forced",
-            format!("{} (forced: the cooldown was skipped)", signal.summary()),
-        ),
-        Signal::Manual(_) => ("manual", signal.summary()),
+        Signal::Manual(request) if request.force => {
+            ("manual-forced", format!("{summary} (forced: the cooldown was skipped)"))
+        }
+        Signal::Manual(_) => ("manual", summary),
         Signal::Drift(report) => {
             let Some((assessment, drift_policy)) = &assessment else {
                 let detail = format!(
@@ -403,8 +404,7 @@ pub fn decide(signal: &Signal, model: &ModelPolicy, history: History<'_>, now: T
             (ScheduleMode::IfEvidence, false) => (
                 "scheduled-with-evidence",
                 format!(
-                    "{}, with evidence: {}",
-                    signal.summary(),
+                    "{summary}, with evidence: {}",
                     fresh_evidence
                         .iter()
                         .map(|e| e.summary.as_str())
@@ -412,7 +412,7 @@ pub fn decide(signal: &Signal, model: &ModelPolicy, history: History<'_>, now: T
                         .join("; ")
                 ),
             ),
-            (ScheduleMode::Always, _) => ("scheduled", format!("{} (schedule mode always)", signal.summary())),
+            (ScheduleMode::Always, _) => ("scheduled", format!("{summary} (schedule mode always)")),
         },
     };
 

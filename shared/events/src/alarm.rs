@@ -7,6 +7,9 @@
 //! a JSON document inside a string. The measurement read from them is for the
 //! explanation only, so a missing, empty or unparseable `reasonData` leaves it
 //! empty instead of failing the event.
+//!
+//! Nested fields are read with chained `get`s rather than `Value::pointer`,
+//! which allocates for every segment of its path; this runs on every event.
 
 use crate::error::EventError;
 use crate::field::{describe, last_segment, number, quote, Object};
@@ -182,7 +185,13 @@ fn metric_name(kind: AlarmKind, metrics: &[Value]) -> Option<String> {
     let stat_name = || {
         metrics
             .iter()
-            .find_map(|query| query.pointer("/metricStat/metric/name").and_then(Value::as_str))
+            .find_map(|query| {
+                query
+                    .get("metricStat")
+                    .and_then(|stat| stat.get("metric"))
+                    .and_then(|metric| metric.get("name"))
+                    .and_then(Value::as_str)
+            })
             .map(str::to_string)
     };
     let expression = || {
@@ -209,7 +218,9 @@ fn metric_name(kind: AlarmKind, metrics: &[Value]) -> Option<String> {
 /// The newest evaluated datapoint, else the newest recent one (`recentDatapoints` is oldest first).
 fn value_from_reason_data(reason_data: &Value) -> Option<f64> {
     reason_data
-        .pointer("/evaluatedDatapoints/0/value")
+        .get("evaluatedDatapoints")
+        .and_then(|points| points.get(0))
+        .and_then(|point| point.get("value"))
         .and_then(number)
         .or_else(|| {
             reason_data
@@ -223,10 +234,13 @@ fn value_from_reason_data(reason_data: &Value) -> Option<f64> {
 /// The alarm's threshold. Anomaly-detection alarms have none; for them this is
 /// the band edge the evaluated datapoint was compared with, when given.
 fn threshold_from_reason_data(reason_data: &Value) -> Option<f64> {
-    reason_data
-        .get("threshold")
-        .and_then(number)
-        .or_else(|| reason_data.pointer("/evaluatedDatapoints/0/threshold").and_then(number))
+    reason_data.get("threshold").and_then(number).or_else(|| {
+        reason_data
+            .get("evaluatedDatapoints")
+            .and_then(|points| points.get(0))
+            .and_then(|point| point.get("threshold"))
+            .and_then(number)
+    })
 }
 
 /// A composite alarm's children that caused the change, by name (the last `:` segment of each ARN).

@@ -200,9 +200,13 @@ fn trigger_metric_name(kind: AlarmKind, trigger: &Object<'_>) -> Option<String> 
     let queries = trigger.array("Metrics").unwrap_or(&[]);
     let stat_name = || {
         trigger.str("MetricName").or_else(|| {
-            queries
-                .iter()
-                .find_map(|query| query.pointer("/MetricStat/Metric/MetricName").and_then(Value::as_str))
+            queries.iter().find_map(|query| {
+                query
+                    .get("MetricStat")
+                    .and_then(|stat| stat.get("Metric"))
+                    .and_then(|metric| metric.get("MetricName"))
+                    .and_then(Value::as_str)
+            })
         })
     };
     let expression = || {
