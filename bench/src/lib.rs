@@ -9,7 +9,8 @@
 //! set-up and the calls to SageMaker and S3.
 
 use serde_json::Value;
-use trigger_decision::drift::{assess, Assessment, DriftReport, Statistics};
+use trigger_decision::drift::distance::{self, Bucket, Categorical, Distance, Numeric};
+use trigger_decision::drift::{assess, Assessment, DriftReport, FeatureDistribution, FeatureStatistics, Statistics};
 use trigger_decision::policy::DriftPolicy;
 use trigger_decision::{
     decide, route, Decision, Evidence, Execution, ExecutionStatus, History, Path, Policy, PolicyError, Route, Signal,
@@ -247,6 +248,123 @@ pub fn assess_drift(scenario: &DriftScenario) -> Option<Assessment> {
     scenario.drift_policy().map(|policy| assess(&scenario.report, policy))
 }
 
+/// How many features, and buckets (or categories) per feature, the wide
+/// drift benchmarks compare: the size issue 3 sets the 5 ms target for.
+pub const WIDE_FEATURES: usize = 1_000;
+pub const WIDE_BUCKETS: usize = 10;
+
+/// A baseline and a current `Statistics` of `features` features with
+/// `buckets` buckets each, numerical (`categorical == false`) or categorical.
+/// Deterministic: feature `i`'s current distribution is its baseline shifted
+/// by `i % 7` tenths of a bucket (numerical) or with mass moved between its
+/// first categories (categorical), so every distance has work to do and some
+/// features drift, some not.
+pub fn wide_statistics(features: usize, buckets: usize, categorical: bool) -> (Statistics, Statistics) {
+    let side = |shifted: bool| Statistics {
+        features: (0..features)
+            .map(|index| FeatureStatistics {
+                name: format!("feature_{index:04}"),
+                distribution: if categorical {
+                    wide_categorical(index, buckets, shifted)
+                } else {
+                    wide_numeric(index, buckets, shifted)
+                },
+            })
+            .collect(),
+    };
+    (side(false), side(true))
+}
+
+fn wide_numeric(index: usize, buckets: usize, shifted: bool) -> FeatureDistribution {
+    let offset = index as f64 + if shifted { (index % 7) as f64 * 0.1 } else { 0.0 };
+    // A hump: counts rise to the middle bucket and fall again.
+    let middle = buckets as f64 / 2.0;
+    let buckets: Vec<Bucket> = (0..buckets)
+        .map(|bucket| Bucket {
+            lower: offset + bucket as f64,
+            upper: offset + bucket as f64 + 1.0,
+            count: 100.0 * (1.0 + middle - (bucket as f64 + 0.5 - middle).abs()),
+        })
+        .collect();
+    let count = buckets.iter().map(|bucket| bucket.count).sum();
+    FeatureDistribution::Numeric(Numeric {
+        buckets,
+        count,
+        // Roughly the hump's spread; Wasserstein only needs a positive scale to divide by.
+        std_dev: Some(middle / 2.0),
+    })
+}
+
+fn wide_categorical(index: usize, categories: usize, shifted: bool) -> FeatureDistribution {
+    let moved = if shifted { (index % 7) as f64 * 20.0 } else { 0.0 };
+    let counts = (0..categories)
+        .map(|category| {
+            let base = 100.0 * (category + 1) as f64;
+            let count = match category {
+                0 => base + moved,
+                1 => (base - moved).max(0.0),
+                _ => base,
+            };
+            (format!("value_{category}"), count)
+        })
+        .collect();
+    FeatureDistribution::Categorical(Categorical { counts })
+}
+
+/// Every measure issue 3 names, for every feature the two sides share: for a
+/// numerical feature simple and robust L-infinity, PSI, Jensen-Shannon,
+/// Wasserstein and chi-square; for a categorical one L-infinity, PSI,
+/// Jensen-Shannon and chi-square; then Benjamini-Hochberg over the
+/// chi-square p-values. Returns every distance, in that order, feature by
+/// feature. Each feature's pair of distributions is prepared once for all its
+/// measures (`distance::every_numeric`, `distance::every_categorical`).
+pub fn every_distance(baseline: &Statistics, current: &Statistics) -> Vec<Distance> {
+    let mut distances = Vec::with_capacity(6 * baseline.features.len());
+    for (before, after) in baseline.features.iter().zip(&current.features) {
+        match (&before.distribution, &after.distribution) {
+            (FeatureDistribution::Numeric(b), FeatureDistribution::Numeric(c)) => {
+                let all = distance::every_numeric(b, c);
+                distances.extend([
+                    all.linf,
+                    all.linf_robust,
+                    all.psi,
+                    all.js,
+                    all.wasserstein,
+                    all.chi_square,
+                ]);
+            }
+            (FeatureDistribution::Categorical(b), FeatureDistribution::Categorical(c)) => {
+                let all = distance::every_categorical(b, c);
+                distances.extend([all.linf, all.psi, all.js, all.chi_square]);
+            }
+            _ => {}
+        }
+    }
+    let p_values: Vec<f64> = distances.iter().filter_map(|distance| distance.p_value).collect();
+    let adjusted = distance::benjamini_hochberg(&p_values);
+    let mut adjusted = adjusted.into_iter();
+    for distance in &mut distances {
+        if distance.p_value.is_some() {
+            distance.p_value = adjusted.next();
+        }
+    }
+    distances
+}
+
+/// The wide statistics as a drift report, for `assess` at that size.
+pub fn wide_report(baseline: Statistics, current: Statistics) -> DriftReport {
+    DriftReport {
+        report_id: "wide".to_string(),
+        model: Some("housing-price".to_string()),
+        source: "s3://monitoring-reports/wide/statistics.json".to_string(),
+        observed_at: Timestamp(1_704_067_200_000),
+        baseline,
+        current,
+        constraints: None,
+        path: Path::Direct,
+    }
+}
+
 fn parse_statistics(text: &str, source: &str) -> Result<Statistics, String> {
     let document: Value = serde_json::from_str(text).map_err(|error| format!("{source}: {error}"))?;
     trigger_events::monitor::statistics(&document, source).map_err(|error| error.to_string())
@@ -271,6 +389,31 @@ mod tests {
                 [(Some("housing-price"), Outcome::Started)],
                 "{}",
                 shape.name()
+            );
+        }
+    }
+
+    #[test]
+    fn the_wide_statistics_give_every_distance_and_some_drift() {
+        for (categorical, per_feature) in [(false, 6), (true, 4)] {
+            let (baseline, current) = wide_statistics(WIDE_FEATURES, WIDE_BUCKETS, categorical);
+            assert!(baseline.features.iter().all(|feature| match &feature.distribution {
+                FeatureDistribution::Numeric(numeric) => numeric.buckets.len() == WIDE_BUCKETS,
+                FeatureDistribution::Categorical(counts) => counts.counts.len() == WIDE_BUCKETS,
+            }));
+            let distances = every_distance(&baseline, &current);
+            assert_eq!(
+                distances.len(),
+                WIDE_FEATURES * per_feature,
+                "categorical: {categorical}"
+            );
+            // Features with `i % 7 == 0` are unchanged, the others moved.
+            let moved = distances.iter().filter(|distance| distance.value > 0.0).count();
+            assert!(moved > distances.len() / 2, "categorical: {categorical}: {moved} moved");
+            assert!(distances.iter().any(|distance| distance.value == 0.0));
+            assert!(
+                distances.iter().all(|distance| distance.note.is_none()),
+                "{distances:?}"
             );
         }
     }

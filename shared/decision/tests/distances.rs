@@ -169,6 +169,8 @@ fn numeric_distances_match_scipy_references() {
     let mut mismatches = Mismatches::default();
     for case in &references.numeric {
         let (baseline, current) = (case.baseline.to_numeric(), case.current.to_numeric());
+        // Also checks that the shared-work path agrees on every reference case.
+        every_numeric(&baseline, &current);
         let chi_square = distance::chi_square_numeric(&baseline, &current);
         let computed: [(&str, f64); 7] = [
             ("linf", distance::linf_numeric(&baseline, &current, false).value),
@@ -199,6 +201,7 @@ fn categorical_distances_match_scipy_references() {
     let mut mismatches = Mismatches::default();
     for case in &references.categorical {
         let (baseline, current) = (to_categorical(&case.baseline), to_categorical(&case.current));
+        every_categorical(&baseline, &current);
         let chi_square = distance::chi_square_categorical(&baseline, &current);
         let computed: [(&str, f64); 5] = [
             ("linf", distance::linf_categorical(&baseline, &current).value),
@@ -263,24 +266,48 @@ fn four_buckets() -> Numeric {
     )
 }
 
+/// Every numerical measure, one function at a time; and checks that
+/// `distance::every_numeric`, which shares its work between them, gives
+/// exactly the same, so every test using this covers both.
 fn every_numeric(baseline: &Numeric, current: &Numeric) -> Vec<(&'static str, Distance)> {
-    vec![
+    let one_by_one = vec![
         ("linf", distance::linf_numeric(baseline, current, false)),
         ("linf_robust", distance::linf_numeric(baseline, current, true)),
         ("psi", distance::psi_numeric(baseline, current)),
         ("js", distance::js_numeric(baseline, current)),
         ("wasserstein", distance::wasserstein_numeric(baseline, current)),
         ("chi_square", distance::chi_square_numeric(baseline, current)),
-    ]
+    ];
+    let all = distance::every_numeric(baseline, current);
+    let together = vec![
+        ("linf", all.linf),
+        ("linf_robust", all.linf_robust),
+        ("psi", all.psi),
+        ("js", all.js),
+        ("wasserstein", all.wasserstein),
+        ("chi_square", all.chi_square),
+    ];
+    assert_eq!(together, one_by_one, "every_numeric({baseline:?}, {current:?})");
+    one_by_one
 }
 
+/// As `every_numeric`, for the categorical measures and `distance::every_categorical`.
 fn every_categorical(baseline: &Categorical, current: &Categorical) -> Vec<(&'static str, Distance)> {
-    vec![
+    let one_by_one = vec![
         ("linf", distance::linf_categorical(baseline, current)),
         ("psi", distance::psi_categorical(baseline, current)),
         ("js", distance::js_categorical(baseline, current)),
         ("chi_square", distance::chi_square_categorical(baseline, current)),
-    ]
+    ];
+    let all = distance::every_categorical(baseline, current);
+    let together = vec![
+        ("linf", all.linf),
+        ("psi", all.psi),
+        ("js", all.js),
+        ("chi_square", all.chi_square),
+    ];
+    assert_eq!(together, one_by_one, "every_categorical({baseline:?}, {current:?})");
+    one_by_one
 }
 
 #[test]

@@ -114,19 +114,7 @@ const RESCALE_BY: f64 = f64::from_bits(2046 << 52);
 /// with `n`, `m` the two sample sizes (`count`, or the bucket total when
 /// `count` is not a positive finite number).
 pub fn linf_numeric(baseline: &Numeric, current: &Numeric, robust: bool) -> Distance {
-    let pair = match NumericPair::new(baseline, current) {
-        Some(pair) => pair,
-        None => return no_data(None),
-    };
-    let largest = pair.largest_gap();
-    let value = if robust {
-        // sqrt((n+m)/(nm)) written as sqrt(1/n + 1/m), which cannot overflow.
-        let margin = ROBUST_C_ALPHA * (1.0 / pair.baseline_size + 1.0 / pair.current_size).sqrt();
-        (largest - margin).max(0.0)
-    } else {
-        largest
-    };
-    finish(value, None, pair.note)
+    NumericPair::new(baseline, current).map_or_else(|| no_data(None), |pair| pair.linf(robust))
 }
 
 /// Population stability index on the baseline's bins: the current
@@ -135,12 +123,7 @@ pub fn linf_numeric(baseline: &Numeric, current: &Numeric, robust: bool) -> Dist
 /// both sides' proportions are floored at `PSI_EPSILON` and renormalised, and
 /// PSI = sum (c - b) ln(c / b).
 pub fn psi_numeric(baseline: &Numeric, current: &Numeric) -> Distance {
-    let pair = match NumericPair::new(baseline, current) {
-        Some(pair) => pair,
-        None => return no_data(None),
-    };
-    let bins = pair.baseline_bins();
-    finish(psi(&bins.baseline, &bins.current), None, bins.note.or(pair.note))
+    NumericPair::new(baseline, current).map_or_else(|| no_data(None), |pair| pair.psi(&pair.baseline_bins()))
 }
 
 /// Jensen-Shannon distance (the square root of the divergence, log base 2, so
@@ -148,11 +131,7 @@ pub fn psi_numeric(baseline: &Numeric, current: &Numeric) -> Distance {
 /// consecutive edges, plus every point mass. Both densities are constant
 /// inside each cell, so this equals the continuous distance exactly.
 pub fn js_numeric(baseline: &Numeric, current: &Numeric) -> Distance {
-    let pair = match NumericPair::new(baseline, current) {
-        Some(pair) => pair,
-        None => return no_data(None),
-    };
-    finish(pair.jensen_shannon(), None, pair.note)
+    NumericPair::new(baseline, current).map_or_else(|| no_data(None), |pair| pair.js())
 }
 
 /// Wasserstein-1 distance, `∫ |F_b - F_c| dx`, integrated exactly for the
@@ -168,26 +147,7 @@ pub fn js_numeric(baseline: &Numeric, current: &Numeric) -> Distance {
 /// gives 1.0 with note `ZERO_VARIANCE_BASELINE`, i.e. "moved by at least one
 /// standard deviation", which is above any sensible drift threshold.
 pub fn wasserstein_numeric(baseline: &Numeric, current: &Numeric) -> Distance {
-    let pair = match NumericPair::new(baseline, current) {
-        Some(pair) => pair,
-        None => return no_data(None),
-    };
-    let scaled_distance = pair.area_between();
-    if scaled_distance == 0.0 {
-        // Identical on the axis: 0 whatever the scale (and 0 * inf must not become NaN).
-        return finish(0.0, None, pair.note);
-    }
-    let (std_dev, std_note) = match baseline.std_dev {
-        Some(std_dev) if std_dev.is_finite() && std_dev >= 0.0 => (std_dev, None),
-        _ => (pair.baseline.std_dev() * pair.scale, Some(note::STD_DEV_ESTIMATED)),
-    };
-    if std_dev <= 0.0 || !std_dev.is_finite() {
-        return finish(1.0, None, Some(note::ZERO_VARIANCE_BASELINE));
-    }
-    // The integral was taken on rescaled edges; undo the scale in the same
-    // step as the normalisation so neither factor overflows on its own.
-    let value = scaled_distance * (pair.scale / std_dev);
-    finish(value, None, std_note.or(pair.note))
+    NumericPair::new(baseline, current).map_or_else(|| no_data(None), |pair| pair.wasserstein(baseline.std_dev))
 }
 
 /// Chi-square test of homogeneity on the baseline's bins (as for PSI): the
@@ -196,49 +156,61 @@ pub fn wasserstein_numeric(baseline: &Numeric, current: &Numeric) -> Distance {
 /// total when `count` is not a positive finite number). See
 /// [`chi_square_categorical`] for the regrouping, the value and the p-value.
 pub fn chi_square_numeric(baseline: &Numeric, current: &Numeric) -> Distance {
-    let pair = match NumericPair::new(baseline, current) {
-        Some(pair) => pair,
-        None => return no_data(Some(1.0)),
+    NumericPair::new(baseline, current)
+        .map_or_else(|| no_data(Some(1.0)), |pair| pair.chi_square(&pair.baseline_bins()))
+}
+
+/// Every measure of one numerical feature, each equal to what its own
+/// function returns (`linf_numeric` simple and robust, `psi_numeric`,
+/// `js_numeric`, `wasserstein_numeric`, `chi_square_numeric`), with the
+/// buckets cleaned, the CDFs built and the baseline's bins filled once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NumericDistances {
+    pub linf: Distance,
+    pub linf_robust: Distance,
+    pub psi: Distance,
+    pub js: Distance,
+    pub wasserstein: Distance,
+    pub chi_square: Distance,
+}
+
+pub fn every_numeric(baseline: &Numeric, current: &Numeric) -> NumericDistances {
+    let Some(pair) = NumericPair::new(baseline, current) else {
+        return NumericDistances {
+            linf: no_data(None),
+            linf_robust: no_data(None),
+            psi: no_data(None),
+            js: no_data(None),
+            wasserstein: no_data(None),
+            chi_square: no_data(Some(1.0)),
+        };
     };
     let bins = pair.baseline_bins();
-    let baseline_counts: Vec<f64> = bins.baseline.iter().map(|p| p * pair.baseline_size).collect();
-    let current_counts: Vec<f64> = bins.current.iter().map(|p| p * pair.current_size).collect();
-    let mut distance = chi_square_table(&baseline_counts, &current_counts);
-    distance.note = distance.note.or(bins.note).or(pair.note);
-    distance
+    NumericDistances {
+        linf: pair.linf(false),
+        linf_robust: pair.linf(true),
+        psi: pair.psi(&bins),
+        js: pair.js(),
+        wasserstein: pair.wasserstein(baseline.std_dev),
+        chi_square: pair.chi_square(&bins),
+    }
 }
 
 /// The largest difference in a category's frequency, over the union of both
 /// sides' categories (a category seen on one side only counts in full).
 pub fn linf_categorical(baseline: &Categorical, current: &Categorical) -> Distance {
-    let pair = match CategoricalPair::new(baseline, current) {
-        Some(pair) => pair,
-        None => return no_data(None),
-    };
-    let (p, q) = pair.proportions();
-    let largest = p.iter().zip(&q).map(|(b, c)| (b - c).abs()).fold(0.0, f64::max);
-    finish(largest.min(1.0), None, pair.note)
+    CategoricalPair::new(baseline, current).map_or_else(|| no_data(None), |pair| pair.linf(&pair.proportions()))
 }
 
 /// PSI over the union of categories; a category unseen on one side gets the
 /// `PSI_EPSILON` floor there.
 pub fn psi_categorical(baseline: &Categorical, current: &Categorical) -> Distance {
-    let pair = match CategoricalPair::new(baseline, current) {
-        Some(pair) => pair,
-        None => return no_data(None),
-    };
-    let (p, q) = pair.proportions();
-    finish(psi(&p, &q), None, pair.note)
+    CategoricalPair::new(baseline, current).map_or_else(|| no_data(None), |pair| pair.psi(&pair.proportions()))
 }
 
 /// Jensen-Shannon distance (log base 2, in [0, 1]) over the union of categories.
 pub fn js_categorical(baseline: &Categorical, current: &Categorical) -> Distance {
-    let pair = match CategoricalPair::new(baseline, current) {
-        Some(pair) => pair,
-        None => return no_data(None),
-    };
-    let (p, q) = pair.proportions();
-    finish(jensen_shannon(&p, &q), None, pair.note)
+    CategoricalPair::new(baseline, current).map_or_else(|| no_data(None), |pair| pair.js(&pair.proportions()))
 }
 
 /// Chi-square test of homogeneity on the 2×k table of baseline and current counts.
@@ -252,13 +224,37 @@ pub fn js_categorical(baseline: &Categorical, current: &Categorical) -> Distance
 /// huge sample with a negligible shift does not read as a large distance.
 /// Fewer than two columns after regrouping: value 0, p-value 1.
 pub fn chi_square_categorical(baseline: &Categorical, current: &Categorical) -> Distance {
-    let pair = match CategoricalPair::new(baseline, current) {
-        Some(pair) => pair,
-        None => return no_data(Some(1.0)),
+    CategoricalPair::new(baseline, current).map_or_else(|| no_data(Some(1.0)), |pair| pair.chi_square())
+}
+
+/// Every measure of one categorical feature, each equal to what its own
+/// function returns (`linf_categorical`, `psi_categorical`,
+/// `js_categorical`, `chi_square_categorical`), with the categories aligned
+/// and the proportions computed once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CategoricalDistances {
+    pub linf: Distance,
+    pub psi: Distance,
+    pub js: Distance,
+    pub chi_square: Distance,
+}
+
+pub fn every_categorical(baseline: &Categorical, current: &Categorical) -> CategoricalDistances {
+    let Some(pair) = CategoricalPair::new(baseline, current) else {
+        return CategoricalDistances {
+            linf: no_data(None),
+            psi: no_data(None),
+            js: no_data(None),
+            chi_square: no_data(Some(1.0)),
+        };
     };
-    let mut distance = chi_square_table(&pair.baseline, &pair.current);
-    distance.note = distance.note.or(pair.note);
-    distance
+    let proportions = pair.proportions();
+    CategoricalDistances {
+        linf: pair.linf(&proportions),
+        psi: pair.psi(&proportions),
+        js: pair.js(&proportions),
+        chi_square: pair.chi_square(),
+    }
 }
 
 /// Benjamini-Hochberg adjusted p-values (step-up: monotone in the sorted
@@ -736,6 +732,54 @@ impl NumericPair {
         })
     }
 
+    fn linf(&self, robust: bool) -> Distance {
+        let largest = self.largest_gap();
+        let value = if robust {
+            // sqrt((n+m)/(nm)) written as sqrt(1/n + 1/m), which cannot overflow.
+            let margin = ROBUST_C_ALPHA * (1.0 / self.baseline_size + 1.0 / self.current_size).sqrt();
+            (largest - margin).max(0.0)
+        } else {
+            largest
+        };
+        finish(value, None, self.note)
+    }
+
+    fn psi(&self, bins: &Bins) -> Distance {
+        finish(psi(&bins.baseline, &bins.current), None, bins.note.or(self.note))
+    }
+
+    fn js(&self) -> Distance {
+        finish(self.jensen_shannon(), None, self.note)
+    }
+
+    /// `baseline_std_dev` is the baseline's declared `std_dev`; see `wasserstein_numeric`.
+    fn wasserstein(&self, baseline_std_dev: Option<f64>) -> Distance {
+        let scaled_distance = self.area_between();
+        if scaled_distance == 0.0 {
+            // Identical on the axis: 0 whatever the scale (and 0 * inf must not become NaN).
+            return finish(0.0, None, self.note);
+        }
+        let (std_dev, std_note) = match baseline_std_dev {
+            Some(std_dev) if std_dev.is_finite() && std_dev >= 0.0 => (std_dev, None),
+            _ => (self.baseline.std_dev() * self.scale, Some(note::STD_DEV_ESTIMATED)),
+        };
+        if std_dev <= 0.0 || !std_dev.is_finite() {
+            return finish(1.0, None, Some(note::ZERO_VARIANCE_BASELINE));
+        }
+        // The integral was taken on rescaled edges; undo the scale in the same
+        // step as the normalisation so neither factor overflows on its own.
+        let value = scaled_distance * (self.scale / std_dev);
+        finish(value, None, std_note.or(self.note))
+    }
+
+    fn chi_square(&self, bins: &Bins) -> Distance {
+        let baseline_counts: Vec<f64> = bins.baseline.iter().map(|p| p * self.baseline_size).collect();
+        let current_counts: Vec<f64> = bins.current.iter().map(|p| p * self.current_size).collect();
+        let mut distance = chi_square_table(&baseline_counts, &current_counts);
+        distance.note = distance.note.or(bins.note).or(self.note);
+        distance
+    }
+
     /// Calls `visit(x, baseline limits, current limits)` at every edge of
     /// either side, in increasing order, each distinct edge once.
     fn walk(&self, mut visit: impl FnMut(f64, (f64, f64), (f64, f64))) {
@@ -886,5 +930,24 @@ impl CategoricalPair {
 
     fn proportions(&self) -> (Vec<f64>, Vec<f64>) {
         (normalise(&self.baseline), normalise(&self.current))
+    }
+
+    fn linf(&self, (p, q): &(Vec<f64>, Vec<f64>)) -> Distance {
+        let largest = p.iter().zip(q).map(|(b, c)| (b - c).abs()).fold(0.0, f64::max);
+        finish(largest.min(1.0), None, self.note)
+    }
+
+    fn psi(&self, (p, q): &(Vec<f64>, Vec<f64>)) -> Distance {
+        finish(psi(p, q), None, self.note)
+    }
+
+    fn js(&self, (p, q): &(Vec<f64>, Vec<f64>)) -> Distance {
+        finish(jensen_shannon(p, q), None, self.note)
+    }
+
+    fn chi_square(&self) -> Distance {
+        let mut distance = chi_square_table(&self.baseline, &self.current);
+        distance.note = distance.note.or(self.note);
+        distance
     }
 }

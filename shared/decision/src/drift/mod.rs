@@ -10,6 +10,7 @@ use crate::policy::{DriftMethod, DriftPolicy};
 use crate::signal::Path;
 use crate::time::Timestamp;
 use distance::{Categorical, Distance, Numeric};
+use std::collections::HashMap;
 
 /// One feature's distribution in a `statistics.json`.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +37,16 @@ impl Statistics {
             .iter()
             .find(|feature| feature.name == name)
             .map(|feature| &feature.distribution)
+    }
+
+    /// Every feature by name, for many lookups; as in `feature`, the first of
+    /// two features with one name is the one found.
+    fn index(&self) -> HashMap<&str, &FeatureDistribution> {
+        let mut index = HashMap::with_capacity(self.features.len());
+        for feature in &self.features {
+            index.entry(feature.name.as_str()).or_insert(&feature.distribution);
+        }
+        index
     }
 }
 
@@ -166,9 +177,14 @@ pub fn assess(report: &DriftReport, policy: &DriftPolicy) -> Assessment {
     } else {
         policy.features.clone()
     };
+    // Looked up by name once per feature; a report may hold thousands.
+    let (baseline_index, current_index) = (report.baseline.index(), report.current.index());
     let mut features = Vec::with_capacity(names.len());
     for name in names {
-        let (baseline, current) = (report.baseline.feature(&name), report.current.feature(&name));
+        let (baseline, current) = (
+            baseline_index.get(name.as_str()).copied(),
+            current_index.get(name.as_str()).copied(),
+        );
         let compared = match (baseline, current) {
             (Some(baseline), Some(current)) => compare(baseline, current, policy.method, &constraints, robust),
             (None, _) => Err("missing from the baseline statistics"),
