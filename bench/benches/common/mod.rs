@@ -1,5 +1,5 @@
-//! What both benchmarks share: criterion measuring this thread's CPU time
-//! instead of wall time.
+//! What both benchmarks share: the functions' global allocator, and
+//! criterion measuring this thread's CPU time instead of wall time.
 //!
 //! The machines this project is built on have two cores shared by several
 //! developers' builds, tests and fuzzers. There a benchmark thread gets a
@@ -59,3 +59,8 @@ impl Measurement for ThreadCpuTime {
         self.wall.formatter()
     }
 }
+
+/// The allocator every function binary uses (`functions/*/src/main.rs`), so
+/// the benchmarks time the allocations as the functions make them.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

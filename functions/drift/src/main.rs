@@ -5,6 +5,10 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use trigger_aws::S3Reports;
 
+/// mimalloc: the per-event work is mostly small allocations (see the root Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     trigger_aws::lambda::init_tracing();
