@@ -9,27 +9,31 @@ use common::ThreadCpuTime;
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
 use trigger_bench::{
-    assess_drift, every_distance, wide_report, wide_statistics, DriftScenario, DRIFT_METHODS, WIDE_BUCKETS,
-    WIDE_FEATURES,
+    assess_drift, every_distance, wide_statistics, DriftScenario, DRIFT_METHODS, WIDE_BUCKETS, WIDE_FEATURES,
 };
-use trigger_decision::drift::assess;
-use trigger_decision::Policy;
+
+/// The scenario, when it has one and its policy judges drift. Otherwise the
+/// reason is printed and the method skipped, rather than panicking (the
+/// workspace lints keep panics out of non-test code).
+fn usable(method: &str, scenario: Result<DriftScenario, String>) -> Option<DriftScenario> {
+    match scenario {
+        Ok(scenario) if assess_drift(&scenario).is_some() => Some(scenario),
+        Ok(_) => {
+            eprintln!("{method}: the scenario's policy has no [model.drift]; skipped");
+            None
+        }
+        Err(error) => {
+            eprintln!("{method}: no scenario: {error}; skipped");
+            None
+        }
+    }
+}
 
 fn drift_assess_per_method(c: &mut Criterion<ThreadCpuTime>) {
     let mut group = c.benchmark_group("drift-assess");
     for method in DRIFT_METHODS {
-        // A method without its scenario is skipped with the reason, rather
-        // than panicking (the workspace lints keep panics out of non-test code).
-        let scenario = match DriftScenario::new(method) {
-            Ok(scenario) if assess_drift(&scenario).is_some() => scenario,
-            Ok(_) => {
-                eprintln!("{method}: the scenario's policy has no [model.drift]; skipped");
-                continue;
-            }
-            Err(error) => {
-                eprintln!("{method}: no scenario: {error}; skipped");
-                continue;
-            }
+        let Some(scenario) = usable(method, DriftScenario::new(method)) else {
+            continue;
         };
         group.bench_function(method, |bencher| bencher.iter(|| assess_drift(black_box(&scenario))));
     }
@@ -49,22 +53,13 @@ fn drift_wide(c: &mut Criterion<ThreadCpuTime>) {
         });
     }
     let (baseline, current) = wide_statistics(WIDE_FEATURES, WIDE_BUCKETS, false);
-    let report = wide_report(baseline, current);
     for method in DRIFT_METHODS {
-        let policy = Policy::from_toml(&format!(
-            "[[model]]\nname = \"housing-price\"\npipeline = \"housing-price-retrain\"\n\
-             [model.drift]\nmethod = \"{method}\"\nfeatures = [\"*\"]\n"
-        ));
-        let Some(drift) = policy
-            .ok()
-            .and_then(|policy| policy.models.into_iter().next())
-            .and_then(|model| model.drift)
-        else {
-            eprintln!("{method}: no [model.drift] policy; skipped");
+        let scenario = DriftScenario::with_statistics(method, baseline.clone(), current.clone());
+        let Some(scenario) = usable(method, scenario) else {
             continue;
         };
         group.bench_function(format!("assess-{method}"), |bencher| {
-            bencher.iter(|| assess(black_box(&report), &drift))
+            bencher.iter(|| assess_drift(black_box(&scenario)))
         });
     }
     group.finish();

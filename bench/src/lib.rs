@@ -196,6 +196,9 @@ fn signals(shape: Shape, event_text: &str) -> Result<Vec<Signal>, String> {
     })
 }
 
+/// Where every benchmarked drift report says its current statistics came from.
+const DRIFT_SOURCE: &str = "s3://monitoring-reports/housing-price/2024/01/01/statistics.json";
+
 /// The drift methods a policy can name; `benches/drift.rs` times each.
 pub const DRIFT_METHODS: [&str; 5] = ["linf", "psi", "js", "wasserstein", "chi-square"];
 
@@ -209,16 +212,22 @@ pub struct DriftScenario {
 }
 
 impl DriftScenario {
+    /// The fixtures' baseline against their severe drift.
     pub fn new(method: &str) -> Result<DriftScenario, String> {
         let baseline = parse_statistics(
             include_str!("../../tests/fixtures/statistics/baseline-statistics.json"),
             "s3://monitoring-reports/housing-price/baseline/statistics.json",
         )?;
-        let source = "s3://monitoring-reports/housing-price/2024/01/01/statistics.json";
         let current = parse_statistics(
             include_str!("../../tests/fixtures/statistics/current-severe.json"),
-            source,
+            DRIFT_SOURCE,
         )?;
+        DriftScenario::with_statistics(method, baseline, current)
+    }
+
+    /// Any two statistics (the wide benchmark's generated ones, say) as a
+    /// report, with a policy judging every feature by `method`.
+    pub fn with_statistics(method: &str, baseline: Statistics, current: Statistics) -> Result<DriftScenario, String> {
         let policy = Policy::from_toml(&format!(
             "[[model]]\nname = \"housing-price\"\npipeline = \"housing-price-retrain\"\n\
              [model.drift]\nmethod = \"{method}\"\nfeatures = [\"*\"]\n"
@@ -227,7 +236,7 @@ impl DriftScenario {
         let report = DriftReport {
             report_id: "housing-price-monitoring-2024-01-01".to_string(),
             model: Some("housing-price".to_string()),
-            source: source.to_string(),
+            source: DRIFT_SOURCE.to_string(),
             observed_at: Timestamp(1_704_067_200_000),
             baseline,
             current,
@@ -349,20 +358,6 @@ pub fn every_distance(baseline: &Statistics, current: &Statistics) -> Vec<Distan
         }
     }
     distances
-}
-
-/// The wide statistics as a drift report, for `assess` at that size.
-pub fn wide_report(baseline: Statistics, current: Statistics) -> DriftReport {
-    DriftReport {
-        report_id: "wide".to_string(),
-        model: Some("housing-price".to_string()),
-        source: "s3://monitoring-reports/wide/statistics.json".to_string(),
-        observed_at: Timestamp(1_704_067_200_000),
-        baseline,
-        current,
-        constraints: None,
-        path: Path::Direct,
-    }
 }
 
 fn parse_statistics(text: &str, source: &str) -> Result<Statistics, String> {
