@@ -811,6 +811,85 @@ fn events_beyond_the_size_and_record_bounds_are_refused_before_decoding() {
     assert_eq!(sns::decode(&records(5000)).unwrap_err(), too_large);
 }
 
+/// The event with every string that holds a JSON object (an SNS `Message`,
+/// a `reasonData`) replaced by that object, as hand-made events send them.
+fn with_inner_json_inlined(value: &Value) -> Value {
+    match value {
+        Value::String(text) => match serde_json::from_str::<Value>(text) {
+            Ok(inner @ Value::Object(_)) => with_inner_json_inlined(&inner),
+            _ => value.clone(),
+        },
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, child)| (key.clone(), with_inner_json_inlined(child)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(with_inner_json_inlined).collect()),
+        Value::Null | Value::Bool(_) | Value::Number(_) => value.clone(),
+    }
+}
+
+/// The decoders read JSON inside strings straight from the text (`lenient`),
+/// and fall back to a parsed `Value` for whatever that reader does not take.
+/// Both must give the same signal, or the same error, for every event.
+#[test]
+fn json_inside_strings_decodes_alike_from_its_text_and_as_an_object() {
+    let render_all = |results: Result<Vec<Result<Signal, EventError>>, EventError>| match results {
+        Ok(results) => results
+            .iter()
+            .map(|result| match result {
+                Ok(signal) => render(signal),
+                Err(error) => format!("error: {error}"),
+            })
+            .collect::<Vec<_>>(),
+        Err(error) => vec![format!("error: {error}")],
+    };
+    let mut compared = 0_usize;
+    for (fixture, _) in CASES {
+        let Some(decoder @ (Decoder::Alarm | Decoder::Sns)) = decoder_for(fixture.name) else {
+            continue;
+        };
+        for event in mutations(&parse(*fixture)) {
+            let inlined = with_inner_json_inlined(&event);
+            if inlined == event {
+                continue;
+            }
+            let from_text = render_all(run(decoder, &event));
+            let from_object = render_all(run(decoder, &inlined));
+            assert_eq!(from_text, from_object, "{}: {event}", fixture.name);
+            compared += 1;
+        }
+    }
+    assert!(compared > 500, "only {compared} events hold JSON inside strings");
+}
+
+/// A key given twice inside JSON text is read as a `Value` reads it, the last one winning.
+#[test]
+fn a_key_given_twice_inside_json_text_takes_the_last_value() {
+    let message = r#"{"AlarmName": "churn-auc-low", "AlarmName": "housing-price-mae-high", "NewStateValue": "ALARM",
+        "StateChangeTime": "2023-08-04T12:36:15.490+0000", "NewStateReason": "[16250.0 (04/08/23 12:31:00)]",
+        "Trigger": {"MetricName": "mae", "Threshold": 1, "Threshold": 15000, "ComparisonOperator": "GreaterThanThreshold"}}"#;
+    let results = sns::decode(&json!({"Records": [{"Sns": {"Message": message}}]})).unwrap();
+    assert_eq!(
+        results.iter().map(render_result).collect::<Vec<_>>(),
+        [
+            "sns metric housing-price-mae-high -->ALARM @1691152575490 metric=mae value=16250 threshold=15000 \
+          cmp=GreaterThanThreshold triggers=[] arn=-"
+        ]
+    );
+    let reason_data = r#"{"threshold": 1, "threshold": 15000, "evaluatedDatapoints": [{"value": 16250.0}]}"#;
+    let event = action_event(json!({
+        "value": "ALARM",
+        "timestamp": "2023-08-04T12:36:15.490+0000",
+        "reasonData": reason_data
+    }));
+    assert_eq!(
+        alarm_line(event),
+        "alarm-action metric housing-price-mae-high -->ALARM @1691152575490 metric=mae value=16250 \
+         threshold=15000 cmp=- triggers=[] arn=arn:aws:cloudwatch:us-east-1:123456789012:alarm:housing-price-mae-high"
+    );
+}
+
 /// Every value the mutation test puts in place of a field.
 fn replacements() -> Vec<Value> {
     vec![
