@@ -445,7 +445,7 @@ pub fn decide(signal: &Signal, model: &ModelPolicy, history: History<'_>, now: T
         return decision(Action::Defer(new_evidence), "cooldown", detail);
     }
 
-    let reason_text = truncate_chars(&justification, MAX_PARAMETER_VALUE_CHARS);
+    let reason_text = truncate_chars(justification.clone(), MAX_PARAMETER_VALUE_CHARS);
     let mut parameters: Vec<(String, String)> = model
         .parameters
         .iter()
@@ -482,7 +482,7 @@ pub fn decide(signal: &Signal, model: &ModelPolicy, history: History<'_>, now: T
         pipeline: model.pipeline.clone(),
         client_request_token: token,
         display_name,
-        description: truncate_chars(&format!("Retraining {}: {justification}", model.name), 3072),
+        description: truncate_chars(format!("Retraining {}: {justification}", model.name), 3072),
         parameters,
     };
     decision(
@@ -513,11 +513,16 @@ fn largest(assessment: &drift::Assessment) -> String {
         .unwrap_or_default()
 }
 
-fn truncate_chars(text: &str, max_chars: usize) -> String {
-    match text.char_indices().nth(max_chars) {
-        Some((cut, _)) => text[..cut].to_string(),
-        None => text.to_string(),
+/// `text` cut to its first `max_chars` characters.
+fn truncate_chars(mut text: String, max_chars: usize) -> String {
+    // A text of at most `max_chars` bytes has no more characters than that:
+    // the usual case, answered without walking the characters.
+    if text.len() > max_chars {
+        if let Some((cut, _)) = text.char_indices().nth(max_chars) {
+            text.truncate(cut);
+        }
     }
+    text
 }
 
 /// Why a start would exceed the model's budget, or `None` if it would not.
@@ -638,6 +643,25 @@ DataWindowDays = "30"
         };
         let decision = decide(&signal, model, history, NOW);
         assert_eq!((decision.outcome(), decision.reason), expected, "{}", decision.detail);
+    }
+
+    #[test]
+    fn texts_are_cut_by_characters_not_bytes() {
+        let check = |text: &str, max_chars: usize, expected: &str| {
+            assert_eq!(
+                truncate_chars(text.to_string(), max_chars),
+                expected,
+                "{text:?} to {max_chars}"
+            );
+        };
+        check("", 3, "");
+        check("abc", 3, "abc");
+        check("abcd", 3, "abc");
+        // Two bytes a character: more bytes than `max_chars`, yet nothing to cut.
+        check("ééé", 3, "ééé");
+        check("éééé", 3, "ééé");
+        check("aé€😀b", 4, "aé€😀");
+        check("aé€😀b", 0, "");
     }
 
     #[test]
