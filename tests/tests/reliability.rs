@@ -324,6 +324,33 @@ async fn lost_conditional_write_races_are_reread_and_start_once() -> Result<()> 
     Ok(())
 }
 
+/// A claim write that took effect in S3 but whose answer was lost: the SDK
+/// retries it, the retry fails its condition (412, the object has changed),
+/// and the reread ledger holds a fresh claim with no start. That claim is the
+/// invocation's own, so it starts at once, once, rather than waiting on it
+/// as on another invocation's and answering `Transient`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_that_landed_though_its_answer_was_lost_is_the_invocations_own() -> Result<()> {
+    let (moto, proxy) = setup().await?;
+    let trigger = proxy.trigger(POLICY, 2).await?;
+    let state_time = cloudwatch_time(60);
+    let (dedupe_key, token) = key_and_token(&state_time);
+    proxy.fail(LEDGER_PUT, 1, 1, Fault::ForwardThenStatus(500));
+
+    let started = single(alarm_trigger::handle(&trigger, &alarm_at(&state_time)).await);
+    assert_eq!((started.outcome, started.reason.as_str()), (Outcome::Started, "alarm"));
+    // Write 1 is the claim (it landed; its answer became a 500), 2 the SDK's retry of it (412), 3 the record.
+    assert_eq!(proxy.seen_matching(LEDGER_PUT).len(), 3);
+    assert_eq!(proxy.seen_matching(START).len(), 1);
+    let executions = moto.executions(PIPELINE).await?;
+    assert_eq!(executions.len(), 1);
+    assert_eq!(started.execution_arn.as_deref(), Some(executions[0].as_str()));
+    let record = ledger_record(&moto, &dedupe_key).await?;
+    assert_eq!(record["execution_arn"], Value::String(executions[0].clone()));
+    assert_eq!(record["client_request_token"], Value::String(token));
+    Ok(())
+}
+
 /// Twelve distinct state changes of one alarm, each delivered twice (by the
 /// alarm action and by SNS), all at once: their ledger writes race. One
 /// starts; its duplicate is `already-started`; every other change is deferred

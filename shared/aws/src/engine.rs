@@ -8,6 +8,8 @@ use crate::ledger::{Ledger, ModelState, Write};
 use crate::policy_source::PolicyCell;
 use crate::store::PipelineStore;
 use serde::Serialize;
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use trigger_decision::Route;
@@ -27,6 +29,19 @@ const CLAIM_POLL: Duration = Duration::from_millis(200);
 
 /// How many times a read-change-write of the ledger is redone on conflict.
 const MAX_LEDGER_ATTEMPTS: usize = 25;
+
+/// A name for the claims of one decision, different from every other
+/// invocation's: it lets an invocation whose claim write landed unanswered
+/// (the SDK's retry then fails its condition) know the claim for its own.
+/// std's `RandomState` is seeded from the operating system and gives every
+/// instance other keys, so its hash of the time differs from one invocation
+/// to the next, in one process or in many.
+fn claimant() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos());
+    format!("{:016x}", RandomState::new().hash_one(nanos))
+}
 
 /// One decision, as the function returns it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -178,6 +193,7 @@ impl<S: PipelineStore, L: Ledger> Trigger<S, L> {
             return Ok(emit(signal, decision, None, None));
         }
         let dedupe_key = signal.dedupe_key();
+        let claimant = claimant();
         let deadline = Instant::now() + self.claim_wait;
         let mut first_attempt = true;
         loop {
@@ -207,10 +223,14 @@ impl<S: PipelineStore, L: Ledger> Trigger<S, L> {
             // of the model, means an invocation is starting the pipeline right now.
             // A decision to start has not seen that start, and would be a second
             // one inside the cooldown: wait for it to be recorded, or for its lease.
-            let starting = state
-                .triggers
-                .values()
-                .any(|claim| claim.execution_arn.is_none() && claim.claimed_at > now.minus(CLAIM_LEASE));
+            // Unless the claim is this invocation's own: a claim write that
+            // landed though its answer was lost, whose retry then lost its condition.
+            let already_claimed = state.claimed_by(&dedupe_key, &claimant);
+            let starting = !already_claimed
+                && state
+                    .triggers
+                    .values()
+                    .any(|claim| claim.execution_arn.is_none() && claim.claimed_at > now.minus(CLAIM_LEASE));
             if starting && matches!(decision.action, Action::Start(_)) {
                 tokio::time::sleep(CLAIM_POLL).await;
                 continue;
@@ -225,10 +245,18 @@ impl<S: PipelineStore, L: Ledger> Trigger<S, L> {
                     request.retain_declared(&self.store.declared_parameters(&model.pipeline).await?);
                     seen.parameters.clone_from(&request.parameters);
                     let consumed: Vec<String> = state.evidence.iter().map(|e| e.trigger_id.clone()).collect();
-                    state.prune(now);
-                    state.claim(&dedupe_key, &decision.trigger_id, &request.client_request_token, now);
-                    if self.ledger.store(&model.name, &state, etag.as_ref()).await? == Write::Conflict {
-                        continue;
+                    if !already_claimed {
+                        state.prune(now);
+                        state.claim(
+                            &dedupe_key,
+                            &decision.trigger_id,
+                            &request.client_request_token,
+                            &claimant,
+                            now,
+                        );
+                        if self.ledger.store(&model.name, &state, etag.as_ref()).await? == Write::Conflict {
+                            continue;
+                        }
                     }
                     let execution_arn = match self.store.start(&request).await {
                         Ok(arn) => arn,

@@ -28,6 +28,12 @@ pub struct TriggerRecord {
     pub trigger_id: String,
     pub client_request_token: String,
     pub claimed_at: Timestamp,
+    /// Which invocation claimed it (`engine::claimant`), so that one whose
+    /// claim write landed unanswered knows the claim for its own. Absent in
+    /// records written before it existed, and in records of a start found
+    /// without a claim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_by: Option<String>,
     /// Set once SageMaker accepted the start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution_arn: Option<String>,
@@ -46,17 +52,26 @@ pub struct ModelState {
 }
 
 impl ModelState {
-    /// Records a claim on `key`, unless a start is already recorded for it.
-    pub fn claim(&mut self, key: &str, trigger_id: &str, token: &str, now: Timestamp) {
+    /// Records `claimant`'s claim on `key`, unless a start is already recorded for it.
+    pub fn claim(&mut self, key: &str, trigger_id: &str, token: &str, claimant: &str, now: Timestamp) {
         let record = self.triggers.entry(key.to_string()).or_insert_with(|| TriggerRecord {
             trigger_id: trigger_id.to_string(),
             client_request_token: token.to_string(),
             claimed_at: now,
+            claimed_by: None,
             execution_arn: None,
         });
         if record.execution_arn.is_none() {
             record.claimed_at = now;
+            record.claimed_by = Some(claimant.to_string());
         }
+    }
+
+    /// Whether `claimant` holds the claim on `key` and nothing has started for it yet.
+    pub fn claimed_by(&self, key: &str, claimant: &str) -> bool {
+        self.triggers
+            .get(key)
+            .is_some_and(|record| record.execution_arn.is_none() && record.claimed_by.as_deref() == Some(claimant))
     }
 
     /// Drops a claim that never led to a start, so a retry may claim again at once.
@@ -88,6 +103,7 @@ impl ModelState {
             trigger_id: trigger_id.to_string(),
             client_request_token: token.to_string(),
             claimed_at: at,
+            claimed_by: None,
             execution_arn: None,
         });
         record.execution_arn = Some(execution_arn.to_string());
@@ -302,7 +318,7 @@ mod tests {
         assert!(!state.keep_evidence(evidence("a", 10)));
         assert!(state.keep_evidence(evidence("c", 40)));
         assert_eq!(state.evidence.len(), 3, "the same trigger is kept once");
-        state.claim("k", "t", "tok", Timestamp(15));
+        state.claim("k", "t", "tok", "invocation-1", Timestamp(15));
         state.record_start("k", "t", "tok", "arn:1", Timestamp(20), &["c".to_string()]);
         assert_eq!(state.execution_for("k"), Some("arn:1"));
         // `a` is older than the start but arrived after its decision: kept, not lost.
@@ -310,9 +326,39 @@ mod tests {
     }
 
     #[test]
+    fn a_claim_belongs_to_its_last_claimant_until_the_start_is_recorded() {
+        let mut state = ModelState::default();
+        state.claim("k", "t", "tok", "first", Timestamp(1));
+        assert!(state.claimed_by("k", "first"));
+        assert!(!state.claimed_by("k", "second"));
+        assert!(!state.claimed_by("other", "first"));
+        // A claim whose lease ran out is taken over.
+        state.claim("k", "t", "tok", "second", Timestamp(200_000));
+        assert!(state.claimed_by("k", "second") && !state.claimed_by("k", "first"));
+        state.record_start("k", "t", "tok", "arn:1", Timestamp(200_001), &[]);
+        assert!(!state.claimed_by("k", "second"));
+        // Once started, nobody claims it again.
+        state.claim("k", "t", "tok", "third", Timestamp(300_000));
+        assert!(!state.claimed_by("k", "third"));
+        assert_eq!(state.triggers["k"].claimed_by.as_deref(), Some("second"));
+    }
+
+    #[test]
+    fn ledger_objects_written_before_claimants_still_read() {
+        let state: ModelState = serde_json::from_str(
+            r#"{"triggers": {"k": {"trigger_id": "t", "client_request_token": "tok", "claimed_at": 1}}}"#,
+        )
+        .unwrap();
+        assert_eq!(state.triggers["k"].claimed_by, None);
+        assert!(!state.claimed_by("k", "anyone"));
+        let written = serde_json::to_string(&state).unwrap();
+        assert!(!written.contains("claimed_by"), "{written}");
+    }
+
+    #[test]
     fn release_drops_only_unstarted_claims() {
         let mut state = ModelState::default();
-        state.claim("pending", "t1", "tok1", Timestamp(1));
+        state.claim("pending", "t1", "tok1", "invocation-1", Timestamp(1));
         state.record_start("started", "t2", "tok2", "arn:2", Timestamp(1), &[]);
         state.release("pending");
         state.release("started");
