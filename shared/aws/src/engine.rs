@@ -10,6 +10,7 @@ use crate::store::PipelineStore;
 use serde::Serialize;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use trigger_decision::Route;
@@ -332,6 +333,27 @@ impl<S: PipelineStore, L: Ledger> Trigger<S, L> {
     }
 }
 
+/// Whether the JSON log lines (decisions, errors, policy problems) go to
+/// stderr rather than stdout; see `log_lines_to_stderr`.
+static LOG_LINES_TO_STDERR: AtomicBool = AtomicBool::new(false);
+
+/// Sends the JSON log lines to stderr from now on. In Lambda they belong on
+/// stdout, which goes to CloudWatch Logs, where the EMF records become
+/// metrics; a command-line tool whose answer is the JSON on its stdout
+/// (`retrain start`) calls this first, so that the answer stays one document.
+pub fn log_lines_to_stderr() {
+    LOG_LINES_TO_STDERR.store(true, Ordering::Relaxed);
+}
+
+/// Writes one JSON log line where log lines go: stdout, unless `log_lines_to_stderr` was called.
+pub(crate) fn write_log_line(line: impl std::fmt::Display) {
+    if LOG_LINES_TO_STDERR.load(Ordering::Relaxed) {
+        eprintln!("{line}");
+    } else {
+        println!("{line}");
+    }
+}
+
 /// Turns a decision into its record and writes the decision log line.
 fn emit(
     signal: &Signal,
@@ -352,7 +374,7 @@ fn emit(
         trigger_id: decision.trigger_id,
         execution_arn,
     };
-    println!("{}", decision_log_line(&record, signal, now()));
+    write_log_line(decision_log_line(&record, signal, now()));
     record
 }
 
@@ -430,6 +452,6 @@ pub fn ignore_input(reason: &str, detail: String, input_id: &str, path: Path) ->
         execution_arn: None,
     };
     let context = serde_json::json!({"path": path.as_str(), "input": input_id});
-    println!("{}", log_line(&record, context, now()));
+    write_log_line(log_line(&record, context, now()));
     record
 }

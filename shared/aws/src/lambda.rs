@@ -4,7 +4,7 @@
 
 use crate::audit::S3DecisionLog;
 use crate::config::Config;
-use crate::engine::Trigger;
+use crate::engine::{write_log_line, Trigger};
 use crate::error::TriggerError;
 use crate::ledger::S3Ledger;
 use crate::policy_source::{PolicyCell, S3Object, POLICY_CHECK_INTERVAL};
@@ -150,5 +150,5 @@ fn log_error(error: &TriggerError) {
         "errorType": error.error_type(),
         "errorMessage": error.to_string(),
     });
-    println!("{line}");
+    write_log_line(line);
 }

@@ -4,6 +4,7 @@
 //! that does not parse keeps the last good policy, and is logged at error level
 //! with the EMF metric `RetrainTriggers/PolicyInvalid`, so it can be alarmed on.
 
+use crate::engine::write_log_line;
 use crate::error::TriggerError;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -153,7 +154,7 @@ impl PolicyCell {
                 Refresh::Reloaded
             }
             Err(error) => {
-                println!("{}", policy_invalid_line(&watch.object, &etag, &error.to_string()));
+                write_log_line(policy_invalid_line(&watch.object, &etag, &error.to_string()));
                 Refresh::KeptLastGood(error.to_string())
             }
         }

@@ -185,6 +185,8 @@ fn explain(args: &clap::ArgMatches) -> Result<()> {
 }
 
 fn start(args: &clap::ArgMatches) -> Result<()> {
+    // The answer is the JSON on stdout; the engine's decision log line goes to stderr.
+    trigger_aws::engine::log_lines_to_stderr();
     let text = |name: &str| args.get_one::<String>(name).cloned();
     let mut parameters = serde_json::Map::new();
     for pair in args.get_many::<String>("parameter").into_iter().flatten() {

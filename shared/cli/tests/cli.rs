@@ -152,10 +152,14 @@ async fn start_asks_through_the_manual_code_path_as_the_caller() -> Result<()> {
     ];
     let output = retrain(&args, &env);
     assert!(output.status.success(), "{}", text(&output.stderr));
+    // stdout is the answer alone, one JSON document; the decision log line is on stderr.
+    let answer: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|error| panic!("stdout is not one JSON document ({error}): {}", text(&output.stdout)));
+    assert_eq!(answer["decisions"][0]["outcome"], "started", "{answer}");
     assert!(
-        text(&output.stdout).contains("\"outcome\": \"started\""),
-        "{}",
-        text(&output.stdout)
+        text(&output.stderr).contains("\"RetrainTriggers\""),
+        "the decision log line (an EMF record) is on stderr: {}",
+        text(&output.stderr)
     );
     let executions = moto.executions("housing-price-retrain").await?;
     assert_eq!(executions.len(), 1);
