@@ -18,6 +18,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
+use trigger_aws::lambda::LiveTrigger;
 use trigger_aws::{DecisionRecord, Response, TriggerError};
 use trigger_decision::{key, Outcome};
 
@@ -30,6 +31,18 @@ async fn setup() -> Result<(Moto, FaultProxy)> {
     moto.create(&[PIPELINE], &ALL_PARAMETERS).await?;
     let proxy = FaultProxy::start(&moto).await?;
     Ok((moto, proxy))
+}
+
+/// What most tests start from: moto with the pipeline, the fault proxy in
+/// front of it, a trigger whose SDK makes `attempts` attempts per call, and
+/// the alarm state change (a minute ago) that the test delivers, with its
+/// dedupe key and `ClientRequestToken`, in that order.
+async fn scenario(attempts: u32) -> Result<(Moto, FaultProxy, LiveTrigger, String, String, String)> {
+    let (moto, proxy) = setup().await?;
+    let trigger = proxy.trigger(POLICY, attempts).await?;
+    let state_time = cloudwatch_time(60);
+    let (dedupe_key, token) = key_and_token(&state_time);
+    Ok((moto, proxy, trigger, state_time, dedupe_key, token))
 }
 
 fn single(response: Result<Response, TriggerError>) -> DecisionRecord {
@@ -91,15 +104,28 @@ async fn ledger_record(moto: &Moto, dedupe_key: &str) -> Result<Value> {
     Ok(moto.ledger_object(MODEL).await?["triggers"][dedupe_key].clone())
 }
 
+/// Asserts that the ledger records the start of `execution_arn` for `dedupe_key`, with `token`.
+async fn assert_recorded(moto: &Moto, dedupe_key: &str, execution_arn: &str, token: &str) -> Result<()> {
+    let record = ledger_record(moto, dedupe_key).await?;
+    assert_eq!(
+        record["execution_arn"],
+        Value::String(execution_arn.to_string()),
+        "{record}"
+    );
+    assert_eq!(
+        record["client_request_token"],
+        Value::String(token.to_string()),
+        "{record}"
+    );
+    Ok(())
+}
+
 /// A fault on `matcher` for requests `first..first + times` fails the delivery
 /// with `Transient` before anything starts; the redelivery then starts exactly
 /// once, with the token every start attempt carried, and a third delivery is
 /// `already-started`.
 async fn check_transient_then_exactly_once(matcher: Match, first: usize, times: usize, fault: Fault) -> Result<()> {
-    let (moto, proxy) = setup().await?;
-    let trigger = proxy.trigger(POLICY, 2).await?;
-    let state_time = cloudwatch_time(60);
-    let (dedupe_key, token) = key_and_token(&state_time);
+    let (moto, proxy, trigger, state_time, dedupe_key, token) = scenario(2).await?;
     proxy.fail(matcher, first, times, fault);
 
     transient(alarm_trigger::handle(&trigger, &alarm_at(&state_time)).await);
@@ -119,9 +145,7 @@ async fn check_transient_then_exactly_once(matcher: Match, first: usize, times: 
     let executions = moto.executions(PIPELINE).await?;
     assert_eq!(executions.len(), 1, "{fault:?} on {matcher:?}");
     assert_eq!(started.execution_arn.as_deref(), Some(executions[0].as_str()));
-    let record = ledger_record(&moto, &dedupe_key).await?;
-    assert_eq!(record["execution_arn"], Value::String(executions[0].clone()));
-    assert_eq!(record["client_request_token"], Value::String(token.clone()));
+    assert_recorded(&moto, &dedupe_key, &executions[0], &token).await?;
     let tokens: BTreeSet<Option<String>> = proxy
         .seen_matching(START)
         .into_iter()
@@ -179,10 +203,8 @@ async fn a_start_held_past_the_sdk_timeout_is_transient_and_the_redelivery_start
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ledger_read_cut_short_in_transit_is_transient_not_a_reset() -> Result<()> {
-    let (moto, proxy) = setup().await?;
-    let trigger = proxy.trigger(POLICY, 2).await?;
+    let (moto, proxy, trigger, state_time, ..) = scenario(2).await?;
     // An earlier start is recorded, so a reset ledger would let this redelivery start again.
-    let state_time = cloudwatch_time(60);
     let started = single(alarm_trigger::handle(&trigger, &alarm_at(&state_time)).await);
     assert_eq!(started.outcome, Outcome::Started);
 
@@ -204,10 +226,7 @@ async fn a_ledger_read_cut_short_in_transit_is_transient_not_a_reset() -> Result
 /// ledger; nothing starts twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_start_sagemaker_accepted_but_the_ledger_never_recorded_is_recognised_on_redelivery() -> Result<()> {
-    let (moto, proxy) = setup().await?;
-    let trigger = proxy.trigger(POLICY, 2).await?;
-    let state_time = cloudwatch_time(60);
-    let (dedupe_key, token) = key_and_token(&state_time);
+    let (moto, proxy, trigger, state_time, dedupe_key, token) = scenario(2).await?;
     // Ledger write 1 is the claim; 2 and 3 are both SDK attempts at recording the start.
     proxy.fail(LEDGER_PUT, 2, 2, Fault::Status(503));
 
@@ -230,9 +249,7 @@ async fn a_start_sagemaker_accepted_but_the_ledger_never_recorded_is_recognised_
         (redelivered.outcome, redelivered.execution_arn.as_deref()),
         (Outcome::AlreadyStarted, Some(executions[0].as_str()))
     );
-    let record = ledger_record(&moto, &dedupe_key).await?;
-    assert_eq!(record["execution_arn"], Value::String(executions[0].clone()));
-    assert_eq!(record["client_request_token"], Value::String(token));
+    assert_recorded(&moto, &dedupe_key, &executions[0], &token).await?;
     assert_eq!(proxy.seen_matching(START).len(), 1, "the start was never sent again");
     assert_eq!(moto.executions(PIPELINE).await?.len(), 1);
     Ok(())
@@ -244,10 +261,7 @@ async fn a_start_sagemaker_accepted_but_the_ledger_never_recorded_is_recognised_
 /// execution by its display name and records it, instead of starting again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_start_whose_answer_was_lost_is_recognised_by_its_display_name() -> Result<()> {
-    let (moto, proxy) = setup().await?;
-    let trigger = proxy.trigger(POLICY, 1).await?;
-    let state_time = cloudwatch_time(60);
-    let (dedupe_key, token) = key_and_token(&state_time);
+    let (moto, proxy, trigger, state_time, dedupe_key, token) = scenario(1).await?;
     proxy.fail(START, 1, 1, Fault::ForwardThenReset);
 
     transient(alarm_trigger::handle(&trigger, &alarm_at(&state_time)).await);
@@ -263,9 +277,7 @@ async fn a_start_whose_answer_was_lost_is_recognised_by_its_display_name() -> Re
         (redelivered.outcome, redelivered.execution_arn.as_deref()),
         (Outcome::AlreadyStarted, Some(executions[0].as_str()))
     );
-    let record = ledger_record(&moto, &dedupe_key).await?;
-    assert_eq!(record["execution_arn"], Value::String(executions[0].clone()));
-    assert_eq!(record["client_request_token"], Value::String(token));
+    assert_recorded(&moto, &dedupe_key, &executions[0], &token).await?;
     assert_eq!(proxy.seen_matching(START).len(), 1);
     assert_eq!(moto.executions(PIPELINE).await?.len(), 1);
     Ok(())
@@ -278,10 +290,7 @@ async fn a_start_whose_answer_was_lost_is_recognised_by_its_display_name() -> Re
 /// display name, which is what SageMaker would have deduplicated on.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sdk_retries_of_a_start_reuse_its_client_request_token() -> Result<()> {
-    let (moto, proxy) = setup().await?;
-    let trigger = proxy.trigger(POLICY, 2).await?;
-    let state_time = cloudwatch_time(60);
-    let (dedupe_key, token) = key_and_token(&state_time);
+    let (moto, proxy, trigger, state_time, dedupe_key, token) = scenario(2).await?;
     proxy.fail(START, 1, 1, Fault::ForwardThenStatus(500));
 
     let started = single(alarm_trigger::handle(&trigger, &alarm_at(&state_time)).await);
@@ -294,9 +303,7 @@ async fn sdk_retries_of_a_start_reuse_its_client_request_token() -> Result<()> {
         assert_eq!(attempt.display_name.as_deref(), Some(display_name.as_str()));
     }
     assert!(display_names(&moto).await?.iter().all(|name| *name == display_name));
-    let record = ledger_record(&moto, &dedupe_key).await?;
-    assert_eq!(record["client_request_token"], Value::String(token));
-    assert_eq!(record["execution_arn"].as_str(), started.execution_arn.as_deref());
+    assert_recorded(&moto, &dedupe_key, started.execution_arn.as_deref().unwrap(), &token).await?;
     Ok(())
 }
 
@@ -304,10 +311,7 @@ async fn sdk_retries_of_a_start_reuse_its_client_request_token() -> Result<()> {
 /// lost write of the record is redone. One start, recorded.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lost_conditional_write_races_are_reread_and_start_once() -> Result<()> {
-    let (moto, proxy) = setup().await?;
-    let trigger = proxy.trigger(POLICY, 2).await?;
-    let state_time = cloudwatch_time(60);
-    let (dedupe_key, token) = key_and_token(&state_time);
+    let (moto, proxy, trigger, state_time, dedupe_key, token) = scenario(2).await?;
     // Write 1 is the first claim (lost), 2 the claim again, 3 the record (lost), 4 the record again.
     proxy.fail(LEDGER_PUT, 1, 1, Fault::PreconditionFailed);
     proxy.fail(LEDGER_PUT, 3, 1, Fault::PreconditionFailed);
@@ -318,9 +322,7 @@ async fn lost_conditional_write_races_are_reread_and_start_once() -> Result<()> 
     assert_eq!(proxy.seen_matching(START).len(), 1);
     let executions = moto.executions(PIPELINE).await?;
     assert_eq!(executions.len(), 1);
-    let record = ledger_record(&moto, &dedupe_key).await?;
-    assert_eq!(record["execution_arn"], Value::String(executions[0].clone()));
-    assert_eq!(record["client_request_token"], Value::String(token));
+    assert_recorded(&moto, &dedupe_key, &executions[0], &token).await?;
     Ok(())
 }
 
@@ -331,10 +333,7 @@ async fn lost_conditional_write_races_are_reread_and_start_once() -> Result<()> 
 /// as on another invocation's and answering `Transient`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_claim_that_landed_though_its_answer_was_lost_is_the_invocations_own() -> Result<()> {
-    let (moto, proxy) = setup().await?;
-    let trigger = proxy.trigger(POLICY, 2).await?;
-    let state_time = cloudwatch_time(60);
-    let (dedupe_key, token) = key_and_token(&state_time);
+    let (moto, proxy, trigger, state_time, dedupe_key, token) = scenario(2).await?;
     proxy.fail(LEDGER_PUT, 1, 1, Fault::ForwardThenStatus(500));
 
     let started = single(alarm_trigger::handle(&trigger, &alarm_at(&state_time)).await);
@@ -345,9 +344,7 @@ async fn a_claim_that_landed_though_its_answer_was_lost_is_the_invocations_own()
     let executions = moto.executions(PIPELINE).await?;
     assert_eq!(executions.len(), 1);
     assert_eq!(started.execution_arn.as_deref(), Some(executions[0].as_str()));
-    let record = ledger_record(&moto, &dedupe_key).await?;
-    assert_eq!(record["execution_arn"], Value::String(executions[0].clone()));
-    assert_eq!(record["client_request_token"], Value::String(token));
+    assert_recorded(&moto, &dedupe_key, &executions[0], &token).await?;
     Ok(())
 }
 
