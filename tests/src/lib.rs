@@ -243,6 +243,23 @@ pub fn fixtures_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/events")
 }
 
+/// The parameters the reference retraining pipeline declares
+/// (`infra/pipeline/retrain-pipeline.json`), read from its definition, so a
+/// test's pipeline in moto declares exactly what the deployed one would.
+pub fn reference_pipeline_parameters() -> Result<Vec<String>> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/pipeline/retrain-pipeline.json");
+    let text = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
+    let definition: Value = serde_json::from_str(&text).with_context(|| path.display().to_string())?;
+    let names = definition["Parameters"]
+        .as_array()
+        .with_context(|| format!("{}: no Parameters array", path.display()))?
+        .iter()
+        .map(|parameter| parameter["Name"].as_str().map(str::to_string))
+        .collect::<Option<Vec<_>>>()
+        .with_context(|| format!("{}: a parameter without a Name", path.display()))?;
+    Ok(names)
+}
+
 /// A fixture event as JSON.
 pub fn fixture(name: &str) -> Value {
     let path = fixtures_dir().join(name);

@@ -6,7 +6,7 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 use anyhow::Result;
-use integration_tests::Moto;
+use integration_tests::{reference_pipeline_parameters, Moto};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use trigger_aws::lambda::LiveTrigger;
@@ -15,17 +15,6 @@ use trigger_decision::Outcome;
 
 const PIPELINE: &str = "housing-price-retrain";
 const REPORTS: &str = "monitoring-reports";
-const PARAMETERS: [&str; 9] = [
-    "TriggerType",
-    "TriggerReason",
-    "TriggerId",
-    "ModelApprovalStatus",
-    "TrainingMode",
-    "RehearsalFraction",
-    "DataWindowDays",
-    "DriftScore",
-    "DriftedFeatures",
-];
 
 const POLICY: &str = r#"
 [defaults]
@@ -72,7 +61,10 @@ struct Drift {
 /// moto with the pipeline, the ledger, and the baseline in place.
 async fn setup() -> Result<Drift> {
     let moto = Moto::start()?;
-    moto.create(&[PIPELINE], &PARAMETERS).await?;
+    // The pipeline as infra/pipeline declares it: every drift parameter must reach it.
+    let parameters = reference_pipeline_parameters()?;
+    moto.create(&[PIPELINE], &parameters.iter().map(String::as_str).collect::<Vec<_>>())
+        .await?;
     let s3 = moto.s3().await;
     s3.create_bucket().bucket(REPORTS).send().await?;
     put(
