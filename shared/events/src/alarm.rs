@@ -198,11 +198,11 @@ fn read_reason_data(value: &Value) -> Option<Reason> {
             .number()
             .or_else(|| first_evaluated.and_then(|point| point.threshold.number())),
         triggering_alarms: data.triggering_alarms.get().map(|children| {
-            children
-                .iter()
-                .filter_map(|child| child.get().and_then(|child| child.arn.as_str()))
-                .filter_map(name_from_arn)
-                .collect()
+            names_from_arns(
+                children
+                    .iter()
+                    .filter_map(|child| child.get().and_then(|child| child.arn.as_str())),
+            )
         }),
     })
 }
@@ -293,10 +293,12 @@ fn metric_name(kind: AlarmKind, metrics: &[Value]) -> Option<String> {
     }
 }
 
-/// An alarm's name from its ARN: the last `:` segment, trimmed; `None` when that is empty.
-pub(crate) fn name_from_arn(arn: &str) -> Option<String> {
-    let name = last_segment(arn, ':').trim();
-    (!name.is_empty()).then(|| name.to_string())
+/// Alarm names from alarm ARNs: the last `:` segment of each, trimmed; empty ones are skipped.
+pub(crate) fn names_from_arns<'a>(arns: impl Iterator<Item = &'a str>) -> Vec<String> {
+    arns.map(|arn| last_segment(arn, ':').trim())
+        .filter(|name| !name.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 fn has_value(object: &Value, key: &str) -> bool {

@@ -284,11 +284,11 @@ fn decode_notification(message: &Notification<'_>, message_path: &str) -> Result
         .triggering_children
         .get()
         .map(|children| {
-            children
-                .iter()
-                .filter_map(|child| child.get().and_then(|child| child.arn.as_str()))
-                .filter_map(alarm::name_from_arn)
-                .collect()
+            alarm::names_from_arns(
+                children
+                    .iter()
+                    .filter_map(|child| child.get().and_then(|child| child.arn.as_str())),
+            )
         })
         .unwrap_or_default();
 
