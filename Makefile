@@ -1,24 +1,39 @@
 # The Makefile mirrors CI: `.ci/run` calls `make test`, and the README names
 # `make demo` and `make test` as the two commands a fresh machine needs.
 
-PYTHON ?= python3
 CARGO ?= cargo
 
-# Tools that `make setup` pip-installs land in this interpreter's scripts
-# folder; put it first so the pinned versions are the ones that run.
-PYTHON_SCRIPTS := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_path("scripts"))')
-export PATH := $(PYTHON_SCRIPTS):$(PATH)
+# The pinned tools (requirements-tools.txt) live in a virtual environment of
+# the project's own, .venv/, so `make setup` never changes the machine's Python:
+# BOOTSTRAP_PYTHON only creates it. Every target runs the venv's interpreter and
+# finds the tools (moto_server, cargo-lambda, cfn-lint, sam, aws) first on PATH.
+BOOTSTRAP_PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+PYTHON := $(VENV)/bin/python
+# Written once the tools are installed; newer than requirements-tools.txt means nothing to do.
+TOOLS_STAMP := $(VENV)/.tools-installed
+export PATH := $(VENV)/bin:$(PATH)
+# The integration tests start this moto server rather than whichever is first on PATH.
+export MOTO_SERVER := $(VENV)/bin/moto_server
 export AWS_EC2_METADATA_DISABLED := true
 export CARGO_TERM_COLOR ?= never
 
 .PHONY: setup build fmt-check clippy cargo-test validate invoke-fixtures test demo release sizes
 
-## setup: pip-install the pinned tools (moto, cargo-lambda, ziglang, cfn-lint, sam); quick when present.
-setup:
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-tools.txt
+## setup: the pinned tools (moto, cargo-lambda, ziglang, cfn-lint, sam, awscli) in .venv/; quick when present.
+setup: $(TOOLS_STAMP)
 
+$(TOOLS_STAMP): requirements-tools.txt
+	@test -x $(PYTHON) || $(BOOTSTRAP_PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+		echo "cannot create .venv/ with $(BOOTSTRAP_PYTHON) -m venv (on Debian or Ubuntu: apt-get install python3-venv)" >&2; \
+		exit 1; }
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-tools.txt
+	@touch $@
+
+## build: the function binaries and the CLI, exactly as `cargo lambda watch` and `cargo run --bin` build them.
+## Only the workspace's binaries, and no -p: the same dependency features, so the demo compiles nothing again.
 build:
-	$(CARGO) build --workspace --all-targets
+	$(CARGO) build --workspace --bins
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -27,15 +42,15 @@ clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 ## cargo-test: unit tests and the integration tests, which start their own moto servers.
-cargo-test:
+cargo-test: setup
 	$(CARGO) test --workspace
 
 ## validate: cfn-lint and sam validate --lint on every template under infra/.
-validate:
+validate: setup
 	REQUIRE_SAM=1 AWS_DEFAULT_REGION=us-east-1 bash infra/validate.sh
 
 ## invoke-fixtures: every event fixture through `cargo lambda watch` + `cargo lambda invoke`.
-invoke-fixtures:
+invoke-fixtures: setup
 	$(PYTHON) tests/local/local.py fixtures
 
 ## test: everything CI checks.

@@ -39,14 +39,14 @@ if [[ ${#templates[@]} -eq 0 ]]; then
 fi
 
 if ! command -v cfn-lint >/dev/null 2>&1; then
-    echo "validate.sh: cfn-lint is not on PATH; install it with: python3 -m pip install -r requirements-tools.txt" >&2
+    echo "validate.sh: cfn-lint is not on PATH; run it through make (make validate), which installs it into .venv/" >&2
     exit 1
 fi
 
 run_sam=1
 if ! command -v sam >/dev/null 2>&1; then
     if [[ "${REQUIRE_SAM:-0}" == "1" ]]; then
-        echo "validate.sh: sam is not on PATH and REQUIRE_SAM=1; install it with: python3 -m pip install -r requirements-tools.txt" >&2
+        echo "validate.sh: sam is not on PATH and REQUIRE_SAM=1; run it through make (make validate), which installs it into .venv/" >&2
         exit 1
     fi
     echo "validate.sh: sam is not on PATH; skipping 'sam validate --lint' (set REQUIRE_SAM=1 to make this an error)" >&2
