@@ -18,7 +18,8 @@ export MOTO_SERVER := $(VENV)/bin/moto_server
 export AWS_EC2_METADATA_DISABLED := true
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: setup build fmt-check clippy cargo-test validate invoke-fixtures test demo release sizes
+.PHONY: setup build fmt-check clippy cargo-test validate invoke-fixtures local-tests test demo invoke watch stop \
+	release sizes
 
 ## setup: the pinned tools (moto, cargo-lambda, ziglang, cfn-lint, sam, awscli) in .venv/; quick when present.
 setup: $(TOOLS_STAMP)
@@ -53,12 +54,37 @@ validate: setup
 invoke-fixtures: setup
 	$(PYTHON) tests/local/local.py fixtures
 
+## local-tests: tests/local's own tests, `make invoke` twice on one fixture among them.
+local-tests: setup
+	$(PYTHON) -m unittest discover --start-directory tests/local --pattern 'test_*.py' --verbose
+
 ## test: everything CI checks.
-test: setup fmt-check clippy cargo-test validate invoke-fixtures
+test: setup fmt-check clippy cargo-test validate invoke-fixtures local-tests
 
 ## demo: moto + cargo lambda watch + a scripted scenario, printed as a table.
 demo: setup build
 	$(PYTHON) tests/local/local.py demo
+
+# A stack that outlives one make call: moto and `cargo lambda watch` in the
+# background, their pids, ports and logs in STACK_DIR, so a second
+# `make invoke` reaches the same ledger (and answers `already-started`).
+STACK_DIR ?= $(CURDIR)/.demo
+# The fixture check's policy: every alarm, schedule and report the fixtures name belongs to a model.
+POLICY ?= tests/local/fixtures-policy.toml
+STACK := $(PYTHON) tests/local/local.py --stack-dir $(STACK_DIR)
+
+## invoke: FIXTURE=path [FUNCTION=name] [POLICY=path]: one event, its times re-stamped, through the stack (started if needed).
+invoke: setup build
+	@test -n "$(FIXTURE)" || { echo "usage: make invoke FIXTURE=tests/fixtures/events/<name>.json [FUNCTION=alarm-trigger]" >&2; exit 2; }
+	$(STACK) invoke --policy $(POLICY) $(if $(FUNCTION),--function $(FUNCTION)) $(FIXTURE)
+
+## watch: start the stack (or keep the running one) and print the environment for your own `cargo lambda invoke`.
+watch: setup build
+	$(STACK) watch --policy $(POLICY)
+
+## stop: stop the stack that `make watch` or `make invoke` started.
+stop:
+	@test ! -x $(PYTHON) || $(STACK) stop
 
 ## release: the Lambda packages, as `sam build` makes them (arm64, release profile).
 release: setup
