@@ -100,10 +100,9 @@ def stack_environment(policy):
 
 class LocalStack:
     """moto plus `cargo lambda watch`. As a context manager it is a stack of its own, logging to a
-    temporary folder and stopped on exit; `start_in` starts one that outlives this process."""
+    temporary folder and stopped on exit; BackgroundStack starts one that outlives this process."""
 
     def __init__(self, policy, log_dir=None, invoke_port=None):
-        self.policy = policy
         self.processes = []
         self.invoke_port = invoke_port or free_port()
         self.env = stack_environment(policy)
