@@ -534,10 +534,11 @@ def attach(state, folder):
 
 
 def exports(state):
-    """What a person exports to reach the background stack with the CLI, aws or their own function runs."""
-    return {"AWS_ENDPOINT_URL": state["endpoint"], "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
-            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "RETRAIN_LEDGER": LEDGER,
-            "RETRAIN_POLICY_FILE": state["policy"]}
+    """What a person exports to reach the background stack with the CLI, aws or their own function runs:
+    the stack's environment, and first on PATH the tools of the interpreter running this (.venv/bin)."""
+    return {"PATH": f"{Path(sys.executable).parent}:$PATH", "AWS_ENDPOINT_URL": state["endpoint"],
+            "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing", "RETRAIN_LEDGER": LEDGER, "RETRAIN_POLICY_FILE": state["policy"]}
 
 
 def process_runs(pid, marker):
