@@ -51,7 +51,7 @@ pub fn mostly_quiet(
     let spacing = count / (breaches + 1).max(1);
     let values = (0..count)
         .map(|index| {
-            let in_breach = spacing > 0 && index % spacing < 30 && index >= spacing;
+            let in_breach = spacing > 0 && (1..=breaches).contains(&(index / spacing)) && index % spacing < 30;
             let base = if in_breach { threshold * 1.2 } else { threshold * 0.7 };
             base + threshold * 0.05 * noise.next_signed()
         })
