@@ -109,7 +109,7 @@ pub struct AlarmDefinition {
     pub metric: Option<String>,
     /// Whether the alarm watches a metric-math expression rather than one metric.
     pub metric_math: bool,
-    #[serde(serialize_with = "crate::json::span_seconds")]
+    #[serde(serialize_with = "crate::json::span_seconds", rename = "period_seconds")]
     pub period: Span,
     /// N: how many of the most recent periods are evaluated.
     pub evaluation_periods: usize,

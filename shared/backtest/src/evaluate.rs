@@ -256,9 +256,9 @@ impl<'a> Evaluator<'a> {
                 self.slots.len(),
                 plural(self.slots.len())
             ),
-            State::Alarm | State::Ok => format!(
+            State::Alarm => format!(
                 "Threshold Crossed: {breaching} out of the last {} {} {} {} the threshold ({}) \
-                 (minimum {} {} for {} -> {} transition).",
+                 (minimum {} {} for {} -> ALARM transition).",
                 alarm.evaluation_periods,
                 plural(alarm.evaluation_periods),
                 if breaching == 1 { "was" } else { "were" },
@@ -267,7 +267,17 @@ impl<'a> Evaluator<'a> {
                 alarm.datapoints_to_alarm,
                 plural(alarm.datapoints_to_alarm),
                 previous.as_str(),
-                state.as_str(),
+            ),
+            State::Ok => format!(
+                "Threshold Crossed: {breaching} out of the last {} {} {} {} the threshold ({}); \
+                 {} {} needed for ALARM.",
+                alarm.evaluation_periods,
+                plural(alarm.evaluation_periods),
+                if breaching == 1 { "was" } else { "were" },
+                alarm.comparison.words(),
+                alarm.threshold,
+                alarm.datapoints_to_alarm,
+                if alarm.datapoints_to_alarm == 1 { "is" } else { "are" },
             ),
         }
     }

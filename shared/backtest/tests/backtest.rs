@@ -108,7 +108,7 @@ fn the_table_json_and_page_tell_the_same_starts() {
     };
     assert_eq!(json["start"], "2024-01-01T00:00:00.000Z");
     assert_eq!(json["run_duration_seconds"], 3 * 3600);
-    assert_eq!(json["alarms"][0]["alarm"]["period"], 300);
+    assert_eq!(json["alarms"][0]["alarm"]["period_seconds"], 300);
     assert_eq!(json["comparison"][1]["variant"], "blind-schedule");
 
     let page = html::render(&report, &scenario.series).unwrap();

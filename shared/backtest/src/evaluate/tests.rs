@@ -198,6 +198,16 @@ fn a_change_becomes_the_alarm_signal_the_functions_decode() {
         "Threshold Crossed: 2 out of the last 3 datapoints were greater than the threshold (10) \
          (minimum 2 datapoints for OK -> ALARM transition)."
     );
+    let back_to_ok = evaluate(
+        &definition,
+        &MetricSeries::new(Timestamp::from_millis(0), PERIOD, vec![1.0]),
+        series.time_of(1),
+    )
+    .unwrap();
+    assert_eq!(
+        back_to_ok[0].reason,
+        "Threshold Crossed: 0 out of the last 3 datapoints were greater than the threshold (10); 2 are needed for ALARM."
+    );
     assert_eq!(
         signal.summary(),
         format!(
