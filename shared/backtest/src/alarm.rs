@@ -8,6 +8,7 @@
 //! no model binds them and refuse when one does (`check_bindings`).
 
 use crate::error::BacktestError;
+use crate::warning::Warning;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use trigger_decision::{Policy, Span};
@@ -319,30 +320,6 @@ fn definition(raw: RawMetricAlarm, file: &str) -> Result<AlarmDefinition, Backte
         threshold,
         treat_missing_data,
     })
-}
-
-/// What the caller should tell the user about how the policy binds the alarms.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case", tag = "kind")]
-pub enum Warning {
-    /// An alarm in the file that no model lists.
-    UnboundAlarm { alarm: String },
-    /// An alarm that cannot be replayed, but that no model lists either.
-    SkippedAlarm { alarm: String, reason: String },
-}
-
-impl fmt::Display for Warning {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Warning::UnboundAlarm { alarm } => {
-                write!(
-                    f,
-                    "alarm \"{alarm}\" is in the alarm file but no model lists it; it is replayed and ignored"
-                )
-            }
-            Warning::SkippedAlarm { alarm, reason } => write!(f, "alarm \"{alarm}\" {reason}; skipped"),
-        }
-    }
 }
 
 /// Checks that every alarm a model binds can be replayed. A bound alarm that

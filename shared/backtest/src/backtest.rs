@@ -12,7 +12,7 @@ use crate::error::BacktestError;
 use crate::evaluate::{evaluate, to_signal};
 use crate::replay::{replay, Decided, Engine};
 use crate::report::{AlarmTimeline, ModelBinding, Report, ScheduleFirings, VariantTotals};
-use crate::schedule::Schedule;
+use crate::schedule::{check_schedules, Schedule};
 use crate::series::MetricSeries;
 use crate::summary::{summarize, totals, Totals};
 use crate::sweep::{apply, combinations, mark_frontier, SweepAxis, SweepLine};
@@ -58,7 +58,8 @@ where
     E::Error: std::error::Error + 'static,
     F: FnMut(&Policy) -> E,
 {
-    let warnings = check_bindings(inputs.policy, inputs.alarms)?;
+    let mut warnings = check_bindings(inputs.policy, inputs.alarms)?;
+    warnings.extend(check_schedules(inputs.policy, inputs.schedules)?);
     let alarm_timelines = alarm_timelines(inputs)?;
     let changes: Vec<AlarmChange> = alarm_timelines
         .iter()

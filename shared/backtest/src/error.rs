@@ -53,6 +53,16 @@ pub enum BacktestError {
         problem: String,
     },
 
+    /// A model lists a schedule whose expression was not given.
+    #[error("model \"{model}\" lists schedule \"{schedule}\", which has no expression; give it as {schedule}=rate(...) or {schedule}=cron(...), like {schedule}=cron(0 6 ? * MON *)")]
+    ScheduleMissing { model: String, schedule: String },
+
+    /// Metric data at this period is not kept back to the replay's start.
+    #[error(
+        "{problem}; CloudWatch keeps 1-minute data for 15 days, 5-minute data for 63 days and 1-hour data for 455 days"
+    )]
+    Retention { problem: String },
+
     /// A `--sweep key=v1,v2,...` argument could not be read.
     #[error("--sweep {argument:?}: {problem}")]
     Sweep { argument: String, problem: String },

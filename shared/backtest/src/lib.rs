@@ -10,7 +10,9 @@
 //! 2. `series::parse_csv` reads each alarm's values (`timestamp,value`).
 //! 3. `evaluate::evaluate` recomputes each alarm's state changes with
 //!    CloudWatch's rules; `evaluate::to_signal` makes each an `AlarmChange`.
-//! 4. `schedule::Schedule` parses `rate(...)`/`cron(...)` and lists firings as `ScheduleTick`s.
+//! 4. `schedule::Schedule` parses `rate(...)`/`cron(...)` and lists firings as
+//!    `ScheduleTick`s; `schedule::check_schedules` checks the policy's schedules.
+//!    (`retention` says which period CloudWatch still keeps for a range.)
 //! 5. `timeline::Timeline::merge` orders every signal; `replay::replay` feeds
 //!    them to an `Engine` (the real decision engine, behind an adapter) under
 //!    its virtual clock and collects the decisions.
@@ -30,22 +32,25 @@ pub mod evaluate;
 mod json;
 pub mod replay;
 pub mod report;
+pub mod retention;
 pub mod schedule;
 pub mod series;
 pub mod summary;
 pub mod sweep;
 pub mod synthetic;
 pub mod timeline;
+pub mod warning;
 
-pub use alarm::{check_bindings, parse_alarms, AlarmDefinition, AlarmSet, Comparison, TreatMissingData, Warning};
+pub use alarm::{check_bindings, parse_alarms, AlarmDefinition, AlarmSet, Comparison, TreatMissingData};
 pub use backtest::{run, Inputs, RunError};
 pub use baseline::Variant;
 pub use error::BacktestError;
 pub use evaluate::{evaluate, to_signal, Evaluator, State, StateChange};
 pub use replay::{replay, Decided, Engine, EngineDecision, Run, TriggerKind};
 pub use report::Report;
-pub use schedule::Schedule;
+pub use schedule::{check_schedules, Schedule};
 pub use series::{parse_csv, MetricSeries};
 pub use summary::{summarize, totals, ModelSummary, Totals};
 pub use sweep::{SweepAxis, SweepLine};
 pub use timeline::{Event, Timeline};
+pub use warning::Warning;

@@ -12,10 +12,11 @@
 //! croner would otherwise take for a condition that never holds.
 
 use crate::error::BacktestError;
+use crate::warning::Warning;
 use chrono::{DateTime, Utc};
 use croner::parser::{CronParser, Seconds, Year};
 use croner::{Cron, Direction};
-use trigger_decision::{Path, ScheduleTick, Span, Timestamp};
+use trigger_decision::{Path, Policy, ScheduleTick, Span, Timestamp};
 
 /// A parsed schedule expression.
 #[derive(Debug, Clone)]
@@ -106,6 +107,33 @@ impl Schedule {
             })
             .collect()
     }
+}
+
+/// Checks that every schedule a model lists has an expression; an expression
+/// for a schedule no model lists is a warning.
+pub fn check_schedules(policy: &Policy, schedules: &[Schedule]) -> Result<Vec<Warning>, BacktestError> {
+    for model in &policy.models {
+        for bound in &model.schedules {
+            let named = |schedule: &&Schedule| schedule.name == *bound || schedule.arn.as_deref() == Some(bound);
+            if !schedules.iter().any(|schedule| named(&schedule)) {
+                return Err(BacktestError::ScheduleMissing {
+                    model: model.name.clone(),
+                    schedule: bound.clone(),
+                });
+            }
+        }
+    }
+    Ok(schedules
+        .iter()
+        .filter(|schedule| {
+            policy
+                .models_for_schedule(&schedule.name, schedule.arn.as_deref())
+                .is_empty()
+        })
+        .map(|schedule| Warning::UnboundSchedule {
+            schedule: schedule.name.clone(),
+        })
+        .collect())
 }
 
 /// The text between `prefix` and a final `)`, if `text` has that shape.
@@ -355,6 +383,26 @@ mod tests {
         check("rate(1 day)", Span::from_secs(86_400), 13);
         check("rate(12 hours)", Span::from_secs(12 * 3600), 27);
         check(" rate(1 minute) ", Span::from_secs(60), 14 * 1440 - 1);
+    }
+
+    #[test]
+    fn every_listed_schedule_needs_an_expression_and_unlisted_ones_are_warned_about() {
+        let policy =
+            Policy::from_toml("[[model]]\nname = \"housing-price\"\npipeline = \"hp\"\nschedules = [\"weekly\"]\n")
+                .unwrap();
+        let weekly = Schedule::parse("weekly", "cron(0 6 ? * MON *)").unwrap();
+        let daily = Schedule::parse("daily", "rate(1 day)").unwrap();
+        assert_eq!(check_schedules(&policy, std::slice::from_ref(&weekly)).unwrap(), []);
+        assert_eq!(
+            check_schedules(&policy, &[weekly, daily.clone()]).unwrap(),
+            [Warning::UnboundSchedule {
+                schedule: "daily".into()
+            }]
+        );
+        let error = check_schedules(&policy, &[daily]).unwrap_err().to_string();
+        for fragment in ["model \"housing-price\"", "\"weekly\"", "no expression", "weekly=cron("] {
+            assert!(error.contains(fragment), "{error:?} lacks {fragment:?}");
+        }
     }
 
     #[test]

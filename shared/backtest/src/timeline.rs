@@ -90,3 +90,97 @@ pub fn source(signal: &Signal) -> &str {
         Signal::Manual(request) => &request.request_id,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trigger_decision::drift::Statistics;
+    use trigger_decision::{AlarmKind, AlarmState, Measurement, Path};
+
+    fn minute(minutes: i64) -> Timestamp {
+        Timestamp::from_millis(minutes * 60_000)
+    }
+
+    /// `"alarm b 5"`, `"drift r 5"`, `"schedule s 5"`: the kind, the source and the minute.
+    fn events(specs: &[&str]) -> (Vec<AlarmChange>, Vec<ScheduleTick>, Vec<DriftReport>) {
+        let (mut alarms, mut ticks, mut reports) = (Vec::new(), Vec::new(), Vec::new());
+        for spec in specs {
+            let [kind, name, at] = spec.split_whitespace().collect::<Vec<_>>()[..] else {
+                panic!("{spec:?} is not `kind name minute`")
+            };
+            let at = minute(at.parse().unwrap());
+            match kind {
+                "alarm" => alarms.push(AlarmChange {
+                    alarm_name: name.into(),
+                    alarm_arn: None,
+                    kind: AlarmKind::Metric,
+                    state: AlarmState::Alarm,
+                    previous_state: Some(AlarmState::Ok),
+                    state_reason: String::new(),
+                    state_changed_at: at,
+                    measurement: Measurement::default(),
+                    triggering_alarms: Vec::new(),
+                    path: Path::AlarmAction,
+                }),
+                "schedule" => ticks.push(ScheduleTick {
+                    schedule_name: name.into(),
+                    schedule_arn: None,
+                    scheduled_time: at,
+                    path: Path::Scheduler,
+                }),
+                "drift" => reports.push(DriftReport {
+                    report_id: name.into(),
+                    model: None,
+                    source: format!("s3://reports/{name}/statistics.json"),
+                    observed_at: at,
+                    baseline: Statistics::default(),
+                    current: Statistics::default(),
+                    constraints: None,
+                    path: Path::S3,
+                }),
+                other => panic!("{other:?} is not alarm, drift or schedule"),
+            }
+        }
+        (alarms, ticks, reports)
+    }
+
+    fn check(specs: &[&str], expected: &[&str]) {
+        let (alarms, ticks, reports) = events(specs);
+        let timeline = Timeline::merge(minute(0), minute(60), alarms, ticks, reports).unwrap();
+        let order: Vec<String> = timeline
+            .events
+            .iter()
+            .map(|event| {
+                let kind = match event.signal {
+                    Signal::Alarm(_) => "alarm",
+                    Signal::Drift(_) => "drift",
+                    Signal::Schedule(_) => "schedule",
+                    Signal::Manual(_) => "manual",
+                };
+                format!("{kind} {} {}", source(&event.signal), event.at.millis() / 60_000)
+            })
+            .collect();
+        assert_eq!(order, expected, "{specs:?}");
+    }
+
+    #[test]
+    fn events_are_ordered_by_time_then_evidence_before_schedules_then_name() {
+        check(
+            &["schedule s 5", "drift r 5", "alarm b 5", "alarm a 5", "alarm z 1"],
+            &["alarm z 1", "alarm a 5", "alarm b 5", "drift r 5", "schedule s 5"],
+        );
+        // Only [start, end) is replayed.
+        check(
+            &["alarm a -1", "alarm b 0", "schedule s 59", "schedule t 60"],
+            &["alarm b 0", "schedule s 59"],
+        );
+    }
+
+    #[test]
+    fn a_replay_must_end_after_it_starts() {
+        let error = Timeline::merge(minute(5), minute(5), Vec::new(), Vec::new(), Vec::new()).unwrap_err();
+        assert!(error.to_string().contains("ends"), "{error}");
+        let timeline = Timeline::merge(minute(0), minute(5), events(&["alarm a 1"]).0, Vec::new(), Vec::new()).unwrap();
+        assert_eq!(timeline.alarm_changes().count(), 1);
+    }
+}

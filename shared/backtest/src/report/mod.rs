@@ -5,7 +5,7 @@
 pub mod html;
 pub mod table;
 
-use crate::alarm::{AlarmDefinition, Warning};
+use crate::alarm::AlarmDefinition;
 use crate::baseline::Variant;
 use crate::error::BacktestError;
 use crate::evaluate::StateChange;
@@ -13,6 +13,7 @@ use crate::replay::Decided;
 use crate::schedule::Schedule;
 use crate::summary::{ModelSummary, Totals};
 use crate::sweep::SweepLine;
+use crate::warning::Warning;
 use serde::Serialize;
 use trigger_decision::{Policy, Span, Timestamp};
 
