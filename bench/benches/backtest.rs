@@ -3,7 +3,8 @@
 //! points) evaluated with CloudWatch's rules, 50 weekly schedules, and the
 //! merged timeline replayed through an engine that only counts. The
 //! decision engine's cost per event comes on top; see
-//! `trigger_bench::backtest`.
+//! `trigger_bench::backtest`. Also: reading one alarm's year of values
+//! from `timestamp,value` CSV.
 
 mod common;
 
@@ -11,7 +12,7 @@ use common::ThreadCpuTime;
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
 use std::time::Duration;
-use trigger_bench::backtest::{evaluate_and_replay, BacktestScenario, ALARMS, DAYS};
+use trigger_bench::backtest::{evaluate_and_replay, parse_year_of_csv, year_of_csv, BacktestScenario, ALARMS, DAYS};
 
 fn evaluate_and_replay_a_year(c: &mut Criterion<ThreadCpuTime>) {
     // Built once, outside the timing, as parsing would be.
@@ -34,6 +35,11 @@ fn evaluate_and_replay_a_year(c: &mut Criterion<ThreadCpuTime>) {
     group.sample_size(10).measurement_time(Duration::from_secs(15));
     group.bench_function("50-alarms-1-year-1-minute", |bencher| {
         bencher.iter(|| evaluate_and_replay(black_box(&scenario)))
+    });
+    // Reading one alarm's year from CSV, for the command's `timestamp,value` input.
+    let text = year_of_csv(&scenario);
+    group.bench_function("parse-csv-1-alarm-1-year-1-minute", |bencher| {
+        bencher.iter(|| parse_year_of_csv(black_box(&text)))
     });
     group.finish();
 }

@@ -11,8 +11,8 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use trigger_backtest::synthetic::mostly_quiet;
 use trigger_backtest::{
-    evaluate, replay, to_signal, AlarmDefinition, Comparison, Engine, EngineDecision, MetricSeries, Schedule, Timeline,
-    TreatMissingData,
+    evaluate, parse_csv, replay, to_signal, AlarmDefinition, Comparison, Engine, EngineDecision, MetricSeries,
+    Schedule, Timeline, TreatMissingData,
 };
 use trigger_decision::{Signal, Span, Timestamp};
 
@@ -109,6 +109,25 @@ pub fn evaluate_and_replay(scenario: &BacktestScenario) -> Result<usize, String>
     Ok(engine.delivered)
 }
 
+/// One alarm's year of values as `timestamp,value` CSV text, as a user would
+/// give it to the backtest (525,600 rows for 1-minute values).
+pub fn year_of_csv(scenario: &BacktestScenario) -> String {
+    let mut text = String::from("timestamp,value\n");
+    for (at, value) in scenario.series[0].points() {
+        if let Some(value) = value {
+            text.push_str(&format!("{at},{value:.3}\n"));
+        }
+    }
+    text
+}
+
+/// Parses `text` as the scenario's first alarm's series; returns how many periods it holds.
+pub fn parse_year_of_csv(text: &str) -> Result<usize, String> {
+    parse_csv(text, "values.csv", PERIOD)
+        .map(|series| series.values.len())
+        .map_err(|error| error.to_string())
+}
+
 /// Polls a future that never waits, as the counting engine's never do.
 fn run_ready<F: Future>(future: F) -> Result<F::Output, String> {
     let mut future = pin!(future);
@@ -131,5 +150,6 @@ mod tests {
         let firings = 3 * 4;
         // Per alarm: INSUFFICIENT_DATA -> OK at the start, then ALARM and OK for each of its 24 incidents.
         assert_eq!(delivered - firings, 3 * (1 + 2 * BREACHES));
+        assert_eq!(parse_year_of_csv(&year_of_csv(&scenario)).unwrap(), 28 * 1440);
     }
 }
