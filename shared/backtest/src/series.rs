@@ -13,6 +13,8 @@ use trigger_decision::{Span, Timestamp};
 /// mistyped year cannot make the dense store allocate without bound.
 pub const MAX_PERIODS: usize = 10_000_000;
 
+const DAY_MILLIS: i64 = 86_400_000;
+
 /// A metric's values, one slot per period from `start`; NaN marks a missing period.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricSeries {
@@ -88,6 +90,16 @@ pub fn parse_csv(text: &str, file: &str, period: Span) -> Result<MetricSeries, B
             ));
         }
         previous = at;
+        if series.is_none() && DAY_MILLIS % period.millis() == 0 && at.millis() % period.millis() != 0 {
+            return Err(row_error(
+                line,
+                format!(
+                    "{at} is not on a {period} boundary; CloudWatch stamps each datapoint at the start of its \
+                     period, like 00:00:00, {} for {period}",
+                    &Timestamp::from_millis(period.millis()).to_string()[11..19]
+                ),
+            ));
+        }
         let series = series.get_or_insert_with(|| MetricSeries::new(at, period, Vec::new()));
         let offset = at.millis() - series.start.millis();
         if offset % period.millis() != 0 {
@@ -208,6 +220,18 @@ mod tests {
                 "whole number of periods (1m)",
                 "one row per period",
             ],
+        );
+        // Periods that divide a day start on their boundaries, as CloudWatch stamps them.
+        let error = parse_csv(
+            "timestamp,value\n2024-03-01T00:02:00Z,1\n",
+            "mae.csv",
+            Span::from_secs(300),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("line 2") && error.contains("not on a 5m boundary") && error.contains("00:00:00, 00:05:00"),
+            "{error}"
         );
         check(
             "timestamp,value\n2000-01-01T00:00:00Z,1\n2099-01-01T00:00:00Z,2\n",
