@@ -1,5 +1,8 @@
 //! Every capture and ground-truth fixture, read as the function will read it.
 
+// Helpers outside #[test] functions panic on purpose: a panic is a failed test.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use capture_monitor::{CaptureReader, FeatureSummary, LabelReader, MalformedReason, Outcome, Problem};
