@@ -165,3 +165,21 @@ pub fn merge_to_statistics(stored: &[Vec<u8>], buckets: usize) -> Option<String>
     let merged = Profile::merge_all(&profiles).ok()??;
     Statistics::of(&merged, buckets).to_json().ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_synthetic_object_is_read_whole_with_nothing_malformed() {
+        let settings = settings(CAPTURE_FEATURES);
+        let object = capture_object(300, 7);
+        let mut reader = CaptureReader::new(&settings);
+        reader.push(&object);
+        let capture = reader.finish();
+        assert_eq!((capture.profile.records, capture.malformed.count), (300, 0));
+        let keys: usize = capture.batches.iter().map(|batch| batch.predictions.len()).sum();
+        assert_eq!(keys, 300);
+        assert_eq!(profile_object(&settings, &object, 1000).0, 300);
+    }
+}
