@@ -156,7 +156,18 @@ pub fn stored_partials() -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// The window's close: decode the stored partials, merge them, write `statistics.json`.
+/// The window's close as the function does it: `statistics.json` read from
+/// the stored partials in place (`capture_monitor::statistics_from_stored`).
+pub fn stored_to_statistics(stored: &[Vec<u8>], buckets: usize) -> Option<String> {
+    let borrowed: Vec<&[u8]> = stored.iter().map(Vec::as_slice).collect();
+    capture_monitor::statistics_from_stored(&borrowed, buckets)
+        .ok()??
+        .to_json()
+        .ok()
+}
+
+/// The general path, for comparison: decode the stored partials into
+/// profiles, merge them (sketches included), write `statistics.json`.
 pub fn merge_to_statistics(stored: &[Vec<u8>], buckets: usize) -> Option<String> {
     let profiles: Vec<Profile> = stored
         .iter()

@@ -75,13 +75,32 @@ impl ExactSum {
 
     /// Adds another sum to this one, exactly.
     pub fn merge(&mut self, other: &ExactSum) {
+        // After carrying, each digit is below 2^32 and the other's below
+        // `other.additions` times 2^32, so the sum of the two stays in range.
         self.carry();
-        let mut other = other.clone();
-        other.carry();
         for (digit, more) in self.digits.iter_mut().zip(other.digits.iter()) {
             *digit += more;
         }
+        self.additions = other.additions.max(1) + 1;
+        if self.additions >= ADDITIONS_BEFORE_CARRY {
+            self.carry();
+        }
+    }
+
+    /// Adds a stored sum without building an [`ExactSum`] of it (the
+    /// window's statistics read thousands). Stored digits are carried, so
+    /// each is below 2^32; a run that does not fit is refused.
+    pub(crate) fn merge_stored(&mut self, stored: &StoredSum) -> Result<(), String> {
+        let first = usize::from(stored.first);
+        if first + stored.digits.len() > DIGITS {
+            return Err(format!("an exact sum of {} digits from {first}", stored.digits.len()));
+        }
+        self.carry();
+        for (digit, more) in self.digits[first..].iter_mut().zip(&stored.digits) {
+            *digit += more;
+        }
         self.additions = 2;
+        Ok(())
     }
 
     /// Propagates carries so that every digit but the top one is in 0..2^32.
@@ -140,8 +159,8 @@ fn scale(mut value: f64, mut exponent: i32) -> f64 {
 }
 
 /// What is stored: only the run of digits that are not zero, after carrying.
-#[derive(Serialize, Deserialize)]
-struct StoredSum {
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct StoredSum {
     first: u16,
     digits: Vec<i64>,
 }

@@ -13,7 +13,9 @@
 //!   [`Profile`] and bounded [`PredictionBatch`]es (one shard each).
 //! - [`LabelReader`]: one ground-truth object into [`LabelBatch`]es.
 //! - [`Profile::merge`]: the window's partial profiles into one.
-//! - [`Statistics::of`]: a profile as `statistics.json`.
+//! - [`Statistics::of`]: a profile as `statistics.json`; at a window's close,
+//!   [`statistics_from_stored`] gives the same from the stored partials in
+//!   place, without rebuilding their sketches.
 //! - [`join`]: one shard's predictions and labels into a [`JoinOutcome`],
 //!   whose [`QualityAccumulator`] gives the [`QualityReport`].
 
@@ -31,6 +33,7 @@ pub mod settings;
 pub mod sketch;
 pub mod statistics;
 mod stored;
+pub mod window;
 
 pub use capture::{CaptureReader, CaptureSummary};
 pub use error::{FormatError, MergeError, SettingsError};
@@ -46,3 +49,4 @@ pub use quality::{QualityAccumulator, QualityReport};
 pub use settings::{Feature, FeatureKind, MonitorSection, MonitorSettings, PredictionField, Problem};
 pub use statistics::Statistics;
 pub use stored::FORMAT_VERSION;
+pub use window::{statistics_from_stored, WindowError};

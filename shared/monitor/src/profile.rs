@@ -72,17 +72,9 @@ impl NumericProfile {
     }
 
     pub fn merge(&mut self, other: &NumericProfile) {
-        self.present += other.present;
-        self.missing += other.missing;
-        if other.min.total_cmp(&self.min).is_lt() {
-            self.min = other.min;
-        }
-        if other.max.total_cmp(&self.max).is_gt() {
-            self.max = other.max;
-        }
+        self.merge_counts(other.present, other.missing, (other.min, other.max), other.integral);
         self.sum.merge(&other.sum);
         self.sum_of_squares.merge(&other.sum_of_squares);
-        self.integral &= other.integral;
         self.sketch.merge(&other.sketch);
     }
 
@@ -115,6 +107,26 @@ impl NumericProfile {
 
     pub fn sketch(&self) -> &QuantileSketch {
         &self.sketch
+    }
+
+    /// Merges another profile's counts, min, max and integrality, not its
+    /// sums or sketch: the window's statistics merge those from their stored
+    /// form ([`crate::window`]).
+    pub(crate) fn merge_counts(&mut self, present: u64, missing: u64, (min, max): (f64, f64), integral: bool) {
+        self.present += present;
+        self.missing += missing;
+        if min.total_cmp(&self.min).is_lt() {
+            self.min = min;
+        }
+        if max.total_cmp(&self.max).is_gt() {
+            self.max = max;
+        }
+        self.integral &= integral;
+    }
+
+    /// The exact sums, for merging stored ones in.
+    pub(crate) fn sums_mut(&mut self) -> (&mut ExactSum, &mut ExactSum) {
+        (&mut self.sum, &mut self.sum_of_squares)
     }
 }
 

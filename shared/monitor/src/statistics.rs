@@ -116,7 +116,7 @@ impl Statistics {
                 FeatureSummary::Numeric(numeric) => FeatureStatistics {
                     name: feature.name.clone(),
                     inferred_type: if numeric.integral { "Integral" } else { "Fractional" },
-                    numerical_statistics: Some(numerical(numeric, buckets)),
+                    numerical_statistics: Some(numerical(numeric, equal_width_buckets(numeric, buckets))),
                     string_statistics: None,
                 },
                 FeatureSummary::Categorical(categorical) => FeatureStatistics {
@@ -136,16 +136,16 @@ impl Statistics {
         }
     }
 
-    /// The document as `statistics.json` text.
+    /// The document as `statistics.json` text (compact: a 1,000-feature document is 2 MB pretty-printed).
     pub fn to_json(&self) -> Result<String, FormatError> {
-        serde_json::to_string_pretty(self).map_err(|error| FormatError::Encode {
+        serde_json::to_string(self).map_err(|error| FormatError::Encode {
             kind: "statistics.json",
             detail: error.to_string(),
         })
     }
 }
 
-fn numerical(numeric: &NumericProfile, buckets: usize) -> NumericalStatistics {
+pub(crate) fn numerical(numeric: &NumericProfile, buckets: Vec<KllBucket>) -> NumericalStatistics {
     NumericalStatistics {
         common: Common {
             num_present: numeric.present,
@@ -156,17 +156,14 @@ fn numerical(numeric: &NumericProfile, buckets: usize) -> NumericalStatistics {
         std_dev: numeric.std_dev(),
         min: numeric.min(),
         max: numeric.max(),
-        distribution: NumericalDistribution {
-            kll: Kll {
-                buckets: equal_width_buckets(numeric, buckets),
-            },
-        },
+        distribution: NumericalDistribution { kll: Kll { buckets } },
     }
 }
 
-/// `count` buckets of equal width from min to max; one bucket when min and
-/// max are equal (or so close that the edges coincide).
-pub fn equal_width_buckets(numeric: &NumericProfile, count: usize) -> Vec<KllBucket> {
+/// The edges of `count` equal-width buckets from min to max, without
+/// repeats: one bucket (two edges) when min and max are equal or so close
+/// that the edges coincide; none for no values.
+pub(crate) fn bucket_edges(numeric: &NumericProfile, count: usize) -> Vec<f64> {
     let (Some(min), Some(max)) = (numeric.min(), numeric.max()) else {
         return Vec::new();
     };
@@ -177,29 +174,40 @@ pub fn equal_width_buckets(numeric: &NumericProfile, count: usize) -> Vec<KllBuc
         .collect();
     edges.dedup_by(|later, earlier| *later <= *earlier);
     if edges.len() < 2 {
-        return vec![KllBucket {
-            lower_bound: min,
-            upper_bound: max,
-            count: numeric.present,
-        }];
+        edges = vec![min, max];
+    }
+    edges
+}
+
+/// Buckets between consecutive edges with their counts.
+pub(crate) fn buckets_of(edges: &[f64], counts: &[u64]) -> Vec<KllBucket> {
+    edges
+        .windows(2)
+        .zip(counts)
+        .map(|(bounds, count)| KllBucket {
+            lower_bound: bounds[0],
+            upper_bound: bounds[1],
+            count: *count,
+        })
+        .collect()
+}
+
+/// `count` buckets of equal width from min to max, counted by the profile's sketch.
+pub fn equal_width_buckets(numeric: &NumericProfile, count: usize) -> Vec<KllBucket> {
+    let edges = bucket_edges(numeric, count);
+    if edges.len() < 2 {
+        return Vec::new();
     }
     let inner = &edges[1..edges.len() - 1];
     let below: Vec<u64> = std::iter::once(0)
         .chain(numeric.sketch().counts_below(inner, false))
         .chain(std::iter::once(numeric.present))
         .collect();
-    edges
-        .windows(2)
-        .zip(below.windows(2))
-        .map(|(bounds, counts)| KllBucket {
-            lower_bound: bounds[0],
-            upper_bound: bounds[1],
-            count: counts[1].saturating_sub(counts[0]),
-        })
-        .collect()
+    let counts: Vec<u64> = below.windows(2).map(|pair| pair[1].saturating_sub(pair[0])).collect();
+    buckets_of(&edges, &counts)
 }
 
-fn string(categorical: &CategoricalProfile) -> StringStatistics {
+pub(crate) fn string(categorical: &CategoricalProfile) -> StringStatistics {
     let categories = categorical.categories();
     StringStatistics {
         common: Common {

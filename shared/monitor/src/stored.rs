@@ -9,8 +9,7 @@
 //! every sketch's binary image as text.
 
 use crate::error::FormatError;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 const MAGIC: &[u8; 4] = b"CMON";
 /// Version 1: this crate's first format. Bump it when a stored struct changes.
@@ -45,7 +44,8 @@ pub(crate) fn encode<T: Serialize>(kind: StoredKind, value: &T) -> Result<Vec<u8
     })
 }
 
-pub(crate) fn decode<T: DeserializeOwned>(kind: StoredKind, bytes: &[u8]) -> Result<T, FormatError> {
+/// Reads a stored value; it may borrow from `bytes` (the window's statistics read sketches in place).
+pub(crate) fn decode<'a, T: Deserialize<'a>>(kind: StoredKind, bytes: &'a [u8]) -> Result<T, FormatError> {
     if bytes.len() < 6 || &bytes[..4] != MAGIC || bytes[4] != kind as u8 {
         return Err(FormatError::NotThisFormat { kind: kind.name() });
     }

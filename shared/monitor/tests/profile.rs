@@ -383,3 +383,74 @@ fn exact_numeric(values: &[f64], count: usize) -> Numeric {
         std_dev: None,
     }
 }
+
+/// The window's path (statistics read from the stored partials in place)
+/// against merging the partials: exact parts identical, buckets within the
+/// rank error, and identical while the sketches are exact.
+#[test]
+fn statistics_from_stored_partials_agree_with_merging_them() {
+    let mut state = 11u64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    for rows_per_partial in [50, 5_000] {
+        let partials: Vec<Profile> = (0..6)
+            .map(|partial| {
+                let rows: Vec<(Option<f64>, Option<String>)> = (0..rows_per_partial)
+                    .map(|row| {
+                        let sqft = (row % 17 != 0).then(|| 500.0 * f64::from(partial) + 3000.0 * next());
+                        (sqft, Some(["98103", "98115", "98117"][row as usize % 3].to_string()))
+                    })
+                    .collect();
+                profile_of(&rows)
+            })
+            .collect();
+        let stored: Vec<Vec<u8>> = partials.iter().map(|profile| profile.to_bytes().unwrap()).collect();
+        let borrowed: Vec<&[u8]> = stored.iter().map(Vec::as_slice).collect();
+        let from_stored = capture_monitor::statistics_from_stored(&borrowed, 10).unwrap().unwrap();
+        let merged = Statistics::of(&Profile::merge_all(&partials).unwrap().unwrap(), 10);
+        let without_buckets = |statistics: &Statistics| {
+            let mut statistics = statistics.clone();
+            for feature in &mut statistics.features {
+                if let Some(numerical) = &mut feature.numerical_statistics {
+                    numerical.distribution.kll.buckets.clear();
+                }
+            }
+            statistics
+        };
+        assert_eq!(without_buckets(&from_stored), without_buckets(&merged));
+        let total = merged.dataset.item_count as f64;
+        for (left, right) in from_stored.features.iter().zip(&merged.features) {
+            let (Some(left), Some(right)) = (&left.numerical_statistics, &right.numerical_statistics) else {
+                continue;
+            };
+            let (left, right) = (&left.distribution.kll.buckets, &right.distribution.kll.buckets);
+            assert_eq!(left.len(), right.len());
+            let (mut a, mut b) = (0i64, 0i64);
+            for (x, y) in left.iter().zip(right) {
+                a += x.count as i64;
+                b += y.count as i64;
+                if rows_per_partial * 6 < 320 {
+                    assert_eq!(x, y);
+                }
+                assert!(((a - b).abs() as f64) <= 2.0 * 0.0084 * total, "{left:?} {right:?}");
+            }
+        }
+    }
+    assert!(capture_monitor::statistics_from_stored(&[], 10).unwrap().is_none());
+    let other = capture_monitor::MonitorSettings::from_section(&capture_monitor::MonitorSection {
+        features: vec!["sqft".into()],
+        categorical: vec![],
+        ..common::section("regression", "0")
+    })
+    .unwrap();
+    let (a, b) = (
+        profile_of(&[]).to_bytes().unwrap(),
+        Profile::new(&other).to_bytes().unwrap(),
+    );
+    let error = capture_monitor::statistics_from_stored(&[&a, &b], 10).unwrap_err();
+    assert!(error.to_string().contains("different features"), "{error}");
+}
