@@ -176,7 +176,10 @@ impl State<'_> {
 
     /// Reads one record; nothing of it is kept unless all of it reads.
     fn record(&mut self, text: &[u8]) -> Result<(), Refusal> {
-        let record: Record<'_> = serde_json::from_slice(text).map_err(refusal_of)?;
+        // One UTF-8 check of the whole line, so serde_json does not check string by string.
+        let text = std::str::from_utf8(text)
+            .map_err(|error| (MalformedReason::NotJson, format!("not UTF-8 text: {error}")))?;
+        let record: Record<'_> = serde_json::from_str(text).map_err(refusal_of)?;
         let input = record.capture.input.as_ref().ok_or_else(|| {
             (
                 MalformedReason::NotARecord,

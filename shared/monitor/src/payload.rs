@@ -111,24 +111,55 @@ pub(crate) fn input_rows(
 }
 
 fn csv_input(text: &str, settings: &MonitorSettings, cells: &mut Vec<Cell>) -> Result<usize, Refusal> {
-    let mut row_cells = Vec::with_capacity(settings.features.len());
+    let mut quoted_cells = Vec::new();
     let mut rows = 0;
     for row in csv_rows(text) {
-        csv_cells(row, &mut row_cells);
-        if row_cells.len() != settings.features.len() {
-            return Err(column_count(row_cells.len(), settings));
-        }
-        for (cell, feature) in row_cells.iter().zip(&settings.features) {
-            let value = cell.trim();
-            cells.push(match feature.kind {
-                _ if value.is_empty() => Cell::Missing,
-                FeatureKind::Numerical => Cell::Number(number(value, &feature.name)?),
-                FeatureKind::Categorical => Cell::Text(value.to_string()),
-            });
+        // Most rows have no quotes: their cells are read as they are split, with no list in between.
+        let found = if row.contains('"') {
+            csv_cells(row, &mut quoted_cells);
+            add_row(quoted_cells.iter().map(|cell| cell.as_ref()), settings, cells)?
+        } else {
+            add_row(row.split(','), settings, cells)?
+        };
+        if found != settings.features.len() {
+            return Err(column_count(found, settings));
         }
         rows += 1;
     }
     Ok(rows)
+}
+
+/// Appends a row's cells for the features, and returns how many cells the row had.
+fn add_row<'t>(
+    row: impl Iterator<Item = &'t str>,
+    settings: &MonitorSettings,
+    cells: &mut Vec<Cell>,
+) -> Result<usize, Refusal> {
+    let mut found = 0;
+    for cell in row {
+        found += 1;
+        let Some(feature) = settings.features.get(found - 1) else {
+            continue;
+        };
+        let value = trim(cell);
+        cells.push(match feature.kind {
+            _ if value.is_empty() => Cell::Missing,
+            FeatureKind::Numerical => Cell::Number(number(value, &feature.name)?),
+            FeatureKind::Categorical => Cell::Text(value.to_string()),
+        });
+    }
+    Ok(found)
+}
+
+/// `str::trim` for the usual cell, which has no space at either end, without decoding characters.
+fn trim(cell: &str) -> &str {
+    let bytes = cell.as_bytes();
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) if !first.is_ascii_whitespace() && !last.is_ascii_whitespace() && last.is_ascii() => {
+            cell
+        }
+        _ => cell.trim(),
+    }
 }
 
 fn column_count(found: usize, settings: &MonitorSettings) -> Refusal {

@@ -174,3 +174,41 @@ fn stored_objects_read_back_and_foreign_bytes_are_refused() {
     let cut = Profile::from_bytes(&bytes[..bytes.len() / 2]).unwrap_err();
     assert!(cut.to_string().contains("corrupt or cut short"), "{cut}");
 }
+
+#[test]
+fn quoted_csv_cells_spaces_and_bad_bytes() {
+    let settings = housing("0");
+    let template = String::from_utf8(fixture("example-capture-csv.jsonl")).unwrap();
+    let first = template.lines().next().unwrap();
+    let with_input = |input: &str| first.replace("2140,3,2,98103", input).into_bytes();
+    let mut reader = CaptureReader::new(&settings);
+    reader.push_line(&with_input(r#"2140,3,2,\"98,103\""#));
+    reader.push_line(&with_input(" 2140 , 3,2 ,98103 "));
+    let mut not_utf8 = with_input("2140,3,2,98103");
+    not_utf8[20] = 0xff;
+    reader.push_line(&not_utf8);
+    let capture = reader.finish();
+    assert_eq!(capture.profile.records, 2);
+    let reasons: Vec<_> = capture
+        .malformed
+        .examples
+        .iter()
+        .map(|example| (example.line, example.reason))
+        .collect();
+    assert_eq!(reasons, [(3, MalformedReason::NotJson)]);
+    let statistics = Statistics::of(&capture.profile, 10);
+    let zipcode = statistics.features[3].string_statistics.as_ref().unwrap();
+    let values: Vec<&str> = zipcode
+        .distribution
+        .categorical
+        .buckets
+        .iter()
+        .map(|bucket| bucket.value.as_str())
+        .collect();
+    assert_eq!(values, ["98,103", "98103"]);
+    let sqft = statistics.features[0].numerical_statistics.as_ref().unwrap();
+    assert_eq!(
+        (sqft.common.num_present, sqft.min, sqft.max),
+        (2, Some(2140.0), Some(2140.0))
+    );
+}
