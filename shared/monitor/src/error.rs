@@ -52,3 +52,12 @@ pub enum MergeError {
     #[error("quality accumulators of different problems ({left} and {right}) cannot be merged")]
     DifferentProblems { left: &'static str, right: &'static str },
 }
+
+/// Why a window's stored partials gave no statistics.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum WindowError {
+    #[error(transparent)]
+    Format(#[from] FormatError),
+    #[error(transparent)]
+    Merge(#[from] MergeError),
+}

@@ -36,7 +36,7 @@ mod stored;
 pub mod window;
 
 pub use capture::{CaptureReader, CaptureSummary};
-pub use error::{FormatError, MergeError, SettingsError};
+pub use error::{FormatError, MergeError, SettingsError, WindowError};
 pub use groundtruth::{LabelReader, LabelSummary};
 pub use join::{
     join, shard_of, JoinOutcome, Label, LabelBatch, Outcome, Prediction, PredictionBatch, DEFAULT_BATCH_CAPACITY,
@@ -49,4 +49,4 @@ pub use quality::{QualityAccumulator, QualityReport};
 pub use settings::{Feature, FeatureKind, MonitorSection, MonitorSettings, PredictionField, Problem};
 pub use statistics::Statistics;
 pub use stored::FORMAT_VERSION;
-pub use window::{statistics_from_stored, WindowError};
+pub use window::statistics_from_stored;

@@ -20,7 +20,7 @@
 //! items level by level, a level-h item weighing 2^h. The tests check this
 //! reader against DataSketches' own queries on sketches of every size.
 
-use crate::error::{FormatError, MergeError};
+use crate::error::{FormatError, MergeError, WindowError};
 use crate::exact_sum::StoredSum;
 use crate::profile::{CategoricalProfile, NumericProfile};
 use crate::statistics::{self, Dataset, FeatureStatistics, Statistics};
@@ -92,15 +92,6 @@ pub fn statistics_from_stored(stored: &[&[u8]], buckets: usize) -> Result<Option
         },
         features,
     }))
-}
-
-/// Why a window's stored partials gave no statistics.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum WindowError {
-    #[error(transparent)]
-    Format(#[from] FormatError),
-    #[error(transparent)]
-    Merge(#[from] MergeError),
 }
 
 fn check_same_features(first: &ProfileView<'_>, views: &[ProfileView<'_>]) -> Result<(), MergeError> {
