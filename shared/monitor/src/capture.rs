@@ -189,6 +189,9 @@ impl State<'_> {
         let (input_text, format) =
             payload::text(&input.data, input.encoding.as_deref(), input.content_type.as_deref())?;
         let rows = payload::input_rows(&input_text, format, self.settings, &mut self.cells)?;
+        if rows == 0 {
+            return Err((MalformedReason::WrongColumnCount, "the input holds no row".to_string()));
+        }
         let has_output = match &record.capture.output {
             Some(output) => {
                 let (text, format) =

@@ -234,10 +234,16 @@ pub(crate) fn add_bucket_counts(image: &[u8], edges: &[f64], counts: &mut [u64])
             buckets.count_sorted(items, weight, counts);
         } else {
             for item in items.chunks_exact(8) {
-                counts[buckets.of(item_at(item, 0))] += weight;
+                let bucket = buckets.of(item_at(item, 0));
+                counts[bucket] = counts[bucket].saturating_add(weight);
             }
         }
-        weight_total += weight * (end - start) as u64;
+        weight_total = (end - start)
+            .try_into()
+            .ok()
+            .and_then(|count: u64| weight.checked_mul(count))
+            .and_then(|weight| weight_total.checked_add(weight))
+            .ok_or("the sketch image's weights overflow")?;
     }
     if weight_total != n {
         return Err(format!(
@@ -292,10 +298,10 @@ impl<'e> Buckets<'e> {
         let mut below_previous = 0;
         for (bucket, edge) in self.edges[1..=self.last].iter().enumerate() {
             let below = partition_point(length, |index| item_at(items, index) < *edge);
-            counts[bucket] += weight * (below - below_previous) as u64;
+            counts[bucket] = counts[bucket].saturating_add(weight.saturating_mul((below - below_previous) as u64));
             below_previous = below;
         }
-        counts[self.last] += weight * (length - below_previous) as u64;
+        counts[self.last] = counts[self.last].saturating_add(weight.saturating_mul((length - below_previous) as u64));
     }
 }
 

@@ -176,7 +176,7 @@ fn stored_objects_read_back_and_foreign_bytes_are_refused() {
 }
 
 #[test]
-fn quoted_csv_cells_spaces_and_bad_bytes() {
+fn quoted_csv_cells_spaces_bad_bytes_and_an_empty_input() {
     let settings = housing("0");
     let template = String::from_utf8(fixture("example-capture-csv.jsonl")).unwrap();
     let first = template.lines().next().unwrap();
