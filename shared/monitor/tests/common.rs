@@ -1,6 +1,6 @@
 //! What the tests share: the housing-price settings and fixture loading.
 
-// Each test file uses part of this module; a panic in a helper is a failed test.
+// Each test file uses part of this module; a panic here is a failed test.
 #![allow(dead_code, clippy::panic, clippy::unwrap_used)]
 
 use capture_monitor::{MonitorSection, MonitorSettings};

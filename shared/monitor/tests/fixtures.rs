@@ -1,6 +1,6 @@
 //! Every capture and ground-truth fixture, read as the function will read it.
 
-// Helpers outside #[test] functions panic on purpose: a panic is a failed test.
+// Code outside the #[test] functions panics on purpose: a panic is a failed test.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

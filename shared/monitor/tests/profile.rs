@@ -2,7 +2,7 @@
 //! back through the drift function's reader to the same numbers and drifts
 //! when (and only when) a feature shifts; the quantile sketch's accuracy.
 
-// Helpers outside #[test] functions panic on purpose: a panic is a failed test.
+// Code outside the #[test] functions panics on purpose: a panic is a failed test.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

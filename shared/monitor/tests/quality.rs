@@ -2,7 +2,7 @@
 //! (`fixtures/quality/generate.py` wrote `references.json`), joined shard
 //! by shard as the window's close joins them.
 
-// Helpers outside #[test] functions panic on purpose: a panic is a failed test.
+// Code outside the #[test] functions panics on purpose: a panic is a failed test.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

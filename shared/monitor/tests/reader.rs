@@ -1,7 +1,7 @@
 //! Streaming: chunk boundaries do not matter, batches stay bounded, a line
 //! too long is skipped, and the fixtures' predictions join their labels.
 
-// Helpers outside #[test] functions panic on purpose: a panic is a failed test.
+// Code outside the #[test] functions panics on purpose: a panic is a failed test.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

@@ -1,6 +1,6 @@
 //! `[model.monitor]` interpretation: what is accepted, and errors that name the field.
 
-// Helpers outside #[test] functions panic on purpose: a panic is a failed test.
+// Code outside the #[test] functions panics on purpose: a panic is a failed test.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
