@@ -16,7 +16,7 @@
 //! - [`Statistics::of`]: a profile as `statistics.json`; at a window's close,
 //!   [`statistics_from_stored`] gives the same from the stored partials in
 //!   place, without rebuilding their sketches.
-//! - [`join`]: one shard's predictions and labels into a [`JoinOutcome`],
+//! - [`join()`]: one shard's predictions and labels into a [`JoinOutcome`],
 //!   whose [`QualityAccumulator`] gives the [`QualityReport`].
 
 pub mod capture;

@@ -19,7 +19,9 @@ use std::collections::HashMap;
 /// Categories counted exactly per feature before the frequent-items sketch takes over.
 pub const EXACT_CATEGORIES: usize = 1000;
 
-/// One numerical feature's profile.
+/// One numerical feature's profile. Its fields, like [`Profile`]'s, are
+/// also read in their stored order by `window`'s views: change both together
+/// (tests/profile.rs checks that the two paths agree).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NumericProfile {
     pub present: u64,
