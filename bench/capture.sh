@@ -7,7 +7,7 @@
 #
 #   bench/capture.sh [MEGABYTES] [PYTHON]
 #
-# PYTHON must have the `datasketches` package (pip install datasketches).
+# PYTHON must have the `datasketches` package (requirements-tools.txt).
 set -euo pipefail
 megabytes="${1:-1000}"
 python="${2:-python3}"
