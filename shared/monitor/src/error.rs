@@ -60,4 +60,10 @@ pub enum WindowError {
     Format(#[from] FormatError),
     #[error(transparent)]
     Merge(#[from] MergeError),
+    #[error("feature {feature:?}: the second pass counted {counted} values where the first merged {present}; give both passes the same partials")]
+    PassesDiffer {
+        feature: String,
+        counted: u64,
+        present: u64,
+    },
 }

@@ -49,4 +49,4 @@ pub use quality::{QualityAccumulator, QualityReport};
 pub use settings::{Feature, FeatureKind, MonitorSection, MonitorSettings, PredictionField, Problem};
 pub use statistics::Statistics;
 pub use stored::FORMAT_VERSION;
-pub use window::statistics_from_stored;
+pub use window::{statistics_from_stored, WindowCounts, WindowStatistics};

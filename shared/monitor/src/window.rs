@@ -7,7 +7,7 @@
 //! weights of the values each partial's KLL sketch retains in that bucket,
 //! read straight from the sketch's stored image. No sketch is rebuilt or
 //! merged, which is most of the cost of [`crate::Profile::merge`] (measured: 24
-//! partials of 1,000 features, 212 ms that way against 40 ms this way), and no accuracy is lost:
+//! partials of 1,000 features: 201 ms that way against 35 ms this way), and no accuracy is lost:
 //! each partial's counts are within its own rank error, so their sum is
 //! within the same fraction of the total, without the error a merge's
 //! compaction adds.
@@ -69,110 +69,246 @@ struct NumericView<'a> {
 }
 
 /// The statistics of the stored partial profiles taken together, with
-/// `buckets` equal-width buckets per numerical feature; `None` when there are none.
+/// `buckets` equal-width buckets per numerical feature; `None` when there
+/// are none. Every partial is in memory at once: for more partials than
+/// that comfortably allows, make the two passes yourself with
+/// [`WindowStatistics`], holding one partial at a time.
 pub fn statistics_from_stored(stored: &[&[u8]], buckets: usize) -> Result<Option<Statistics>, WindowError> {
     let views: Vec<ProfileView<'_>> = stored
         .iter()
         .map(|bytes| decode(StoredKind::Profile, bytes))
         .collect::<Result<_, _>>()?;
-    let Some(first) = views.first() else { return Ok(None) };
-    check_same_features(first, &views)?;
-    let mut features = Vec::with_capacity(first.features.len());
-    for (index, feature) in first.features.iter().enumerate() {
-        let summaries = views.iter().map(|view| &view.features[index].summary);
-        features.push(match &feature.summary {
-            SummaryView::Numeric(_) => numeric_feature(feature.name, summaries, buckets)?,
-            SummaryView::Categorical(_) => categorical_feature(feature.name, summaries),
-        });
+    let mut first_pass = WindowStatistics::new(buckets);
+    for view in &views {
+        first_pass.add_view(view)?;
     }
-    Ok(Some(Statistics {
-        version: 0.0,
-        dataset: Dataset {
-            item_count: views.iter().map(|view| view.rows).sum(),
-        },
-        features,
-    }))
+    let mut second_pass = first_pass.into_counting();
+    for view in &views {
+        second_pass.count_view(view)?;
+    }
+    second_pass.finish()
 }
 
-fn check_same_features(first: &ProfileView<'_>, views: &[ProfileView<'_>]) -> Result<(), MergeError> {
-    let names = |view: &ProfileView<'_>| view.features.iter().map(|f| f.name).collect::<Vec<_>>().join(", ");
-    for view in views {
-        if view.features.len() != first.features.len() {
-            return Err(MergeError::DifferentFeatures {
-                left: names(first),
-                right: names(view),
+/// A window's statistics built in two passes over its stored partials, one
+/// partial in memory at a time. The first pass ([`WindowStatistics::add`])
+/// merges counts, min, max, sums and categories; the bucket edges then
+/// follow from the window's min and max, and the second pass
+/// ([`WindowCounts::count`], over the same partials) counts each sketch's
+/// values into the buckets.
+#[derive(Debug)]
+pub struct WindowStatistics {
+    buckets: usize,
+    rows: u64,
+    features: Vec<Gathered>,
+}
+
+/// The second pass; see [`WindowStatistics`].
+#[derive(Debug)]
+pub struct WindowCounts {
+    rows: u64,
+    features: Vec<Gathered>,
+}
+
+/// One feature, gathered over the window's partials.
+#[derive(Debug)]
+enum Gathered {
+    Numeric {
+        name: String,
+        merged: NumericProfile,
+        edges: Vec<f64>,
+        counts: Vec<u64>,
+    },
+    Categorical {
+        name: String,
+        merged: CategoricalProfile,
+    },
+}
+
+impl Gathered {
+    fn name(&self) -> &str {
+        match self {
+            Gathered::Numeric { name, .. } | Gathered::Categorical { name, .. } => name,
+        }
+    }
+}
+
+impl WindowStatistics {
+    pub fn new(buckets: usize) -> WindowStatistics {
+        WindowStatistics {
+            buckets,
+            rows: 0,
+            features: Vec::new(),
+        }
+    }
+
+    /// First pass: one stored partial's counts, min, max, sums and categories.
+    pub fn add(&mut self, stored: &[u8]) -> Result<(), WindowError> {
+        let view: ProfileView<'_> = decode(StoredKind::Profile, stored)?;
+        self.add_view(&view)
+    }
+
+    fn add_view(&mut self, view: &ProfileView<'_>) -> Result<(), WindowError> {
+        if self.features.is_empty() {
+            self.features = view.features.iter().map(gathered).collect();
+        }
+        check_same_features(&self.features, view)?;
+        for (gathered, feature) in self.features.iter_mut().zip(&view.features) {
+            match (gathered, &feature.summary) {
+                (Gathered::Numeric { merged, .. }, SummaryView::Numeric(numeric)) => {
+                    merge_exact(merged, numeric, feature.name)?
+                }
+                (Gathered::Categorical { merged, .. }, SummaryView::Categorical(categorical)) => {
+                    merged.merge(categorical)
+                }
+                _ => {}
+            }
+        }
+        self.rows += view.rows;
+        Ok(())
+    }
+
+    /// Ends the first pass: each numerical feature's bucket edges are now known.
+    pub fn into_counting(mut self) -> WindowCounts {
+        for feature in &mut self.features {
+            if let Gathered::Numeric {
+                merged, edges, counts, ..
+            } = feature
+            {
+                *edges = statistics::bucket_edges(merged, self.buckets);
+                *counts = vec![0; edges.len().saturating_sub(1)];
+            }
+        }
+        WindowCounts {
+            rows: self.rows,
+            features: self.features,
+        }
+    }
+}
+
+impl WindowCounts {
+    /// Second pass: one stored partial (of the same set) counted into the buckets.
+    pub fn count(&mut self, stored: &[u8]) -> Result<(), WindowError> {
+        let view: ProfileView<'_> = decode(StoredKind::Profile, stored)?;
+        self.count_view(&view)
+    }
+
+    fn count_view(&mut self, view: &ProfileView<'_>) -> Result<(), WindowError> {
+        check_same_features(&self.features, view)?;
+        for (gathered, feature) in self.features.iter_mut().zip(&view.features) {
+            if let (Gathered::Numeric { edges, counts, .. }, SummaryView::Numeric(numeric)) =
+                (gathered, &feature.summary)
+            {
+                if !counts.is_empty() {
+                    add_bucket_counts(numeric.sketch, edges, counts).map_err(|detail| corrupt(feature.name, detail))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The statistics; `None` when no partial was added. An error when the
+    /// second pass counted other values than the first merged.
+    pub fn finish(self) -> Result<Option<Statistics>, WindowError> {
+        if self.features.is_empty() {
+            return Ok(None);
+        }
+        let mut features = Vec::with_capacity(self.features.len());
+        for gathered in self.features {
+            features.push(match gathered {
+                Gathered::Numeric {
+                    name,
+                    merged,
+                    edges,
+                    counts,
+                } => {
+                    let counted: u64 = counts.iter().sum();
+                    if counted != merged.present {
+                        return Err(WindowError::PassesDiffer {
+                            feature: name,
+                            counted,
+                            present: merged.present,
+                        });
+                    }
+                    FeatureStatistics {
+                        name,
+                        inferred_type: if merged.integral { "Integral" } else { "Fractional" },
+                        numerical_statistics: Some(statistics::numerical(
+                            &merged,
+                            statistics::buckets_of(&edges, &counts),
+                        )),
+                        string_statistics: None,
+                    }
+                }
+                Gathered::Categorical { name, merged } => FeatureStatistics {
+                    name,
+                    inferred_type: "String",
+                    numerical_statistics: None,
+                    string_statistics: Some(statistics::string(&merged)),
+                },
             });
         }
-        for (mine, theirs) in first.features.iter().zip(&view.features) {
-            if mine.name != theirs.name {
-                return Err(MergeError::DifferentFeatures {
-                    left: names(first),
-                    right: names(view),
-                });
-            }
-            if matches!(mine.summary, SummaryView::Numeric(_)) != matches!(theirs.summary, SummaryView::Numeric(_)) {
-                return Err(MergeError::DifferentKinds {
-                    feature: mine.name.to_string(),
-                });
-            }
+        Ok(Some(Statistics {
+            version: 0.0,
+            dataset: Dataset { item_count: self.rows },
+            features,
+        }))
+    }
+}
+
+fn gathered(feature: &FeatureView<'_>) -> Gathered {
+    let name = feature.name.to_string();
+    match feature.summary {
+        SummaryView::Numeric(_) => Gathered::Numeric {
+            name,
+            merged: NumericProfile::default(),
+            edges: Vec::new(),
+            counts: Vec::new(),
+        },
+        SummaryView::Categorical(_) => Gathered::Categorical {
+            name,
+            merged: CategoricalProfile::default(),
+        },
+    }
+}
+
+fn check_same_features(features: &[Gathered], view: &ProfileView<'_>) -> Result<(), MergeError> {
+    let different = || MergeError::DifferentFeatures {
+        left: features.iter().map(Gathered::name).collect::<Vec<_>>().join(", "),
+        right: view
+            .features
+            .iter()
+            .map(|feature| feature.name)
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    if features.len() != view.features.len() {
+        return Err(different());
+    }
+    for (gathered, feature) in features.iter().zip(&view.features) {
+        if gathered.name() != feature.name {
+            return Err(different());
+        }
+        if matches!(gathered, Gathered::Numeric { .. }) != matches!(feature.summary, SummaryView::Numeric(_)) {
+            return Err(MergeError::DifferentKinds {
+                feature: feature.name.to_string(),
+            });
         }
     }
     Ok(())
 }
 
-fn numeric_feature<'v, 'a: 'v>(
-    name: &str,
-    summaries: impl Iterator<Item = &'v SummaryView<'a>> + Clone,
-    buckets: usize,
-) -> Result<FeatureStatistics, FormatError> {
-    let numerics = summaries.filter_map(|summary| match summary {
-        SummaryView::Numeric(numeric) => Some(numeric),
-        SummaryView::Categorical(_) => None,
-    });
-    let mut merged = NumericProfile::default();
-    for view in numerics.clone() {
-        merged.merge_counts(view.present, view.missing, (view.min, view.max), view.integral);
-        let (sum, sum_of_squares) = merged.sums_mut();
-        sum.merge_stored(&view.sum)
-            .and_then(|()| sum_of_squares.merge_stored(&view.sum_of_squares))
-            .map_err(|detail| FormatError::Corrupt {
-                kind: "partial profile",
-                detail: format!("{name}: {detail}"),
-            })?;
-    }
-    let edges = statistics::bucket_edges(&merged, buckets);
-    let mut counts = vec![0u64; edges.len().saturating_sub(1)];
-    if !counts.is_empty() {
-        for view in numerics {
-            add_bucket_counts(view.sketch, &edges, &mut counts).map_err(|detail| FormatError::Corrupt {
-                kind: "partial profile",
-                detail: format!("{name}: {detail}"),
-            })?;
-        }
-    }
-    Ok(FeatureStatistics {
-        name: name.to_string(),
-        inferred_type: if merged.integral { "Integral" } else { "Fractional" },
-        numerical_statistics: Some(statistics::numerical(&merged, statistics::buckets_of(&edges, &counts))),
-        string_statistics: None,
-    })
+fn merge_exact(merged: &mut NumericProfile, view: &NumericView<'_>, name: &str) -> Result<(), FormatError> {
+    merged.merge_counts(view.present, view.missing, (view.min, view.max), view.integral);
+    let (sum, sum_of_squares) = merged.sums_mut();
+    sum.merge_stored(&view.sum)
+        .and_then(|()| sum_of_squares.merge_stored(&view.sum_of_squares))
+        .map_err(|detail| corrupt(name, detail))
 }
 
-fn categorical_feature<'v, 'a: 'v>(
-    name: &str,
-    summaries: impl Iterator<Item = &'v SummaryView<'a>>,
-) -> FeatureStatistics {
-    let mut merged = CategoricalProfile::default();
-    for summary in summaries {
-        if let SummaryView::Categorical(categorical) = summary {
-            merged.merge(categorical);
-        }
-    }
-    FeatureStatistics {
-        name: name.to_string(),
-        inferred_type: "String",
-        numerical_statistics: None,
-        string_statistics: Some(statistics::string(&merged)),
+fn corrupt(feature: &str, detail: String) -> FormatError {
+    FormatError::Corrupt {
+        kind: "partial profile",
+        detail: format!("{feature}: {detail}"),
     }
 }
 

@@ -411,6 +411,19 @@ fn statistics_from_stored_partials_agree_with_merging_them() {
         let stored: Vec<Vec<u8>> = partials.iter().map(|profile| profile.to_bytes().unwrap()).collect();
         let borrowed: Vec<&[u8]> = stored.iter().map(Vec::as_slice).collect();
         let from_stored = capture_monitor::statistics_from_stored(&borrowed, 10).unwrap().unwrap();
+        // The same in two passes, one partial at a time.
+        let mut first_pass = capture_monitor::WindowStatistics::new(10);
+        borrowed.iter().for_each(|bytes| first_pass.add(bytes).unwrap());
+        let mut second_pass = first_pass.into_counting();
+        borrowed.iter().for_each(|bytes| second_pass.count(bytes).unwrap());
+        assert_eq!(second_pass.finish().unwrap().unwrap(), from_stored);
+        // A second pass that misses a partial is caught.
+        let mut first_pass = capture_monitor::WindowStatistics::new(10);
+        borrowed.iter().for_each(|bytes| first_pass.add(bytes).unwrap());
+        let mut second_pass = first_pass.into_counting();
+        borrowed[1..].iter().for_each(|bytes| second_pass.count(bytes).unwrap());
+        let error = second_pass.finish().unwrap_err().to_string();
+        assert!(error.contains("the second pass counted"), "{error}");
         let merged = Statistics::of(&Profile::merge_all(&partials).unwrap().unwrap(), 10);
         let without_buckets = |statistics: &Statistics| {
             let mut statistics = statistics.clone();
