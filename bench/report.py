@@ -36,6 +36,11 @@ TOTAL_RATIO_TARGET = 5
 RSS_FRACTION_TARGET = 1 / 3
 ZIP_TARGET_BYTES = 8_000_000  # decimal MB, the stricter reading of "8 MB"
 ELF_MACHINES = {0x3E: "x86_64", 0xB7: "arm64"}
+# capture-monitor (`benches/monitor.rs`), shown in a column of its own until its function exists.
+MONITOR = "capture-monitor"
+MONITOR_RECORDS = 10_000
+MONITOR_PROFILE_TARGET_NS = MONITOR_RECORDS / 300_000 * 1e9  # at least 300,000 records a second
+MONITOR_MERGE_TARGET_NS = 50_000_000
 
 
 def criterion_median_ns(target_dir, shape, group="decode-decide"):
@@ -87,7 +92,11 @@ def main():
     sized = FUNCTIONS + [function for function in packaged if function not in FUNCTIONS]
     drift = {method: criterion_median_ns(args.target_dir, method, "drift-assess") for method in DRIFT_METHODS}
     drift_column = [DRIFT_FUNCTION] if DRIFT_FUNCTION not in sized and any(drift.values()) else []
-    columns = sized + drift_column + [REFERENCE]
+    monitor = {name: criterion_median_ns(args.target_dir, name, group)
+               for group, name in [("monitor-profile", "csv-20-features"), ("monitor-merge", "24-partials-1000-features"),
+                                   ("monitor-merge", "24-partials-1000-features-merging-sketches")]}
+    monitor_column = [MONITOR] if any(value is not None for value in monitor.values()) else []
+    columns = sized + drift_column + monitor_column + [REFERENCE]
     rows = []
     verdicts = {}
 
@@ -120,6 +129,20 @@ def main():
         median = criterion_median_ns(args.target_dir, f"assess-{method}", "drift-wide")
         if median is not None:
             row(f"drift assess, 1,000 features: {method} (median)", {DRIFT_FUNCTION: f"{median / 1e6:.2f} ms"})
+
+    # capture-monitor: profiling a capture object, and a window's statistics from 24 stored partials.
+    profile = monitor["csv-20-features"]
+    if profile is not None:
+        row(f"profile capture, {MONITOR_RECORDS:,} records × 20 CSV features (median)",
+            {MONITOR: f"{profile / 1e6:.2f} ms ({MONITOR_RECORDS / profile * 1e9:,.0f} records/s)"},
+            "≥ 300,000/s", verdict("monitor profile", profile < MONITOR_PROFILE_TARGET_NS))
+    window = monitor["24-partials-1000-features"]
+    if window is not None:
+        row("statistics.json from 24 stored partials × 1,000 features (median)", {MONITOR: f"{window / 1e6:.2f} ms"},
+            "< 50 ms", verdict("monitor merge", window < MONITOR_MERGE_TARGET_NS))
+    merging = monitor["24-partials-1000-features-merging-sketches"]
+    if merging is not None:
+        row("the same, decoding and merging the sketches (median)", {MONITOR: f"{merging / 1e6:.2f} ms"})
 
     # Cold start.
     def triple(runtime, field, scale=1.0, unit=""):

@@ -6,12 +6,15 @@
 //!
 //! `benches/backtest.rs` evaluates a year of alarms and replays the
 //! timeline (`backtest`).
+//! `monitor` holds the capture-monitor scenarios (`benches/monitor.rs`, and
+//! the `profile-capture` and `generate-capture` binaries).
 //!
 //! The cold-start harness (`bench/coldstart.py`) and its Python/boto3
 //! reference (`bench/reference/`) measure the rest: process start, SDK
 //! set-up and the calls to SageMaker and S3.
 
 pub mod backtest;
+pub mod monitor;
 
 use serde_json::Value;
 use trigger_decision::drift::distance::{self, Bucket, Categorical, Distance, Numeric};
