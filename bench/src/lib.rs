@@ -13,8 +13,8 @@ use trigger_decision::drift::distance::{self, Bucket, Categorical, Distance, Num
 use trigger_decision::drift::{assess, Assessment, DriftReport, FeatureDistribution, FeatureStatistics, Statistics};
 use trigger_decision::policy::DriftPolicy;
 use trigger_decision::{
-    decide, route, Decision, Evidence, Execution, ExecutionStatus, History, Path, Policy, PolicyError, Route, Signal,
-    Span, Timestamp,
+    decide, key, route, Decision, DedupeKey, Evidence, Execution, ExecutionStatus, History, Path, Policy, PolicyError,
+    Route, Signal, Span, Timestamp,
 };
 
 /// The policy every benchmark decides against: the guide's housing-price
@@ -139,7 +139,7 @@ impl Scenario {
         let evidence = [30, 12, 2]
             .iter()
             .map(|hours_ago| Evidence {
-                trigger_id: format!("{hours_ago:032x}"),
+                trigger_id: key::trigger_id(&DedupeKey::new(format!("evidence/{hours_ago}"))),
                 summary: format!("alarm housing-price-mae-high moved to ALARM {hours_ago} h ago: mae 16250 > 15000"),
                 at: Timestamp(now.millis() - hours_ago * HOUR_MILLIS),
             })

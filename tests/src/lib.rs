@@ -18,9 +18,10 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use trigger_aws::lambda::{live_trigger, LiveTrigger};
+use trigger_aws::lambda::live_trigger;
 use trigger_aws::{Config, S3Location};
 use trigger_decision::Policy;
+use trigger_engine::Trigger;
 
 pub const BUCKET: &str = "retrain-ledger";
 pub const LEDGER: &str = "s3://retrain-ledger/ledger";
@@ -160,7 +161,7 @@ impl Moto {
     }
 
     /// The live trigger, as a function builds it at cold start, pointed at this server.
-    pub async fn trigger(&self, policy: &str, dry_run: bool) -> Result<LiveTrigger> {
+    pub async fn trigger(&self, policy: &str, dry_run: bool) -> Result<Trigger> {
         let config = Config {
             policy: Policy::from_toml(policy)?,
             ledger: S3Location::parse(LEDGER).context("ledger URI")?,
@@ -311,7 +312,7 @@ pub fn millis_of(timestamp: &str) -> i64 {
 
 /// An RFC 3339 timestamp `seconds_ago` before now, in CloudWatch's own format.
 pub fn cloudwatch_time(seconds_ago: i64) -> String {
-    let now = trigger_aws::engine::now();
+    let now = trigger_aws::now();
     let at = trigger_decision::Timestamp(now.millis() - seconds_ago * 1000);
     // Timestamp prints `…T12:36:15.490Z`; CloudWatch writes `+0000`.
     at.to_string().replace('Z', "+0000")

@@ -9,9 +9,8 @@ use anyhow::Result;
 use integration_tests::{reference_pipeline_parameters, Moto};
 use serde_json::{json, Value};
 use std::path::PathBuf;
-use trigger_aws::lambda::LiveTrigger;
-use trigger_aws::{DecisionRecord, Response, S3Reports, TriggerError};
 use trigger_decision::Outcome;
+use trigger_engine::{DecisionRecord, Response, Trigger, TriggerError};
 
 const PIPELINE: &str = "housing-price-retrain";
 const REPORTS: &str = "monitoring-reports";
@@ -54,8 +53,7 @@ fn event_fixture(name: &str) -> Value {
 
 struct Drift {
     moto: Moto,
-    trigger: LiveTrigger,
-    reports: S3Reports,
+    trigger: Trigger,
 }
 
 /// moto with the pipeline, the ledger, and the baseline in place.
@@ -80,8 +78,7 @@ async fn setup() -> Result<Drift> {
     )
     .await?;
     let trigger = moto.trigger(POLICY, false).await?;
-    let reports = S3Reports::new(s3);
-    Ok(Drift { moto, trigger, reports })
+    Ok(Drift { moto, trigger })
 }
 
 async fn put(moto: &Moto, key: &str, body: Vec<u8>) -> Result<()> {
@@ -108,7 +105,7 @@ impl Drift {
     }
 
     async fn handle(&self, event: &Value) -> Result<Response, TriggerError> {
-        drift_trigger::handle(&self.trigger, &self.reports, event).await
+        drift_trigger::handle(&self.trigger, event).await
     }
 
     async fn parameters(&self, decision: &DecisionRecord) -> Vec<(String, String)> {

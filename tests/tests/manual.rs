@@ -9,9 +9,8 @@ use anyhow::Result;
 use integration_tests::{fixture, Moto, ALL_PARAMETERS};
 use manual_trigger::{HttpResponse, ManualResponse};
 use serde_json::{json, Value};
-use trigger_aws::lambda::LiveTrigger;
-use trigger_aws::{DecisionRecord, TriggerError};
 use trigger_decision::Outcome;
+use trigger_engine::{DecisionRecord, Trigger, TriggerError};
 
 const PIPELINE: &str = "housing-price-retrain";
 
@@ -29,7 +28,7 @@ allow_overrides = ["DataWindowDays"]
 DataWindowDays = "30"
 "#;
 
-async fn setup() -> Result<(Moto, LiveTrigger)> {
+async fn setup() -> Result<(Moto, Trigger)> {
     let moto = Moto::start()?;
     moto.create(&[PIPELINE], &ALL_PARAMETERS).await?;
     let trigger = moto.trigger(POLICY, false).await?;
@@ -49,7 +48,7 @@ fn request(force: bool, extra: Value) -> Value {
     body
 }
 
-async fn direct(trigger: &LiveTrigger, event: &Value, request_id: &str) -> Result<DecisionRecord, TriggerError> {
+async fn direct(trigger: &Trigger, event: &Value, request_id: &str) -> Result<DecisionRecord, TriggerError> {
     match manual_trigger::handle(trigger, event, request_id).await? {
         ManualResponse::Decisions(response) => {
             assert_eq!(response.decisions.len(), 1, "{response:?}");
@@ -59,7 +58,7 @@ async fn direct(trigger: &LiveTrigger, event: &Value, request_id: &str) -> Resul
     }
 }
 
-async fn by_url(trigger: &LiveTrigger, event: &Value) -> HttpResponse {
+async fn by_url(trigger: &Trigger, event: &Value) -> HttpResponse {
     match manual_trigger::handle(trigger, event, "invocation-id").await {
         Ok(ManualResponse::Http(http)) => http,
         other => panic!("a function URL request must get an HTTP answer: {other:?}"),

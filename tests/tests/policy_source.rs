@@ -8,9 +8,10 @@
 use anyhow::Result;
 use integration_tests::{Moto, ALL_PARAMETERS, BUCKET, LEDGER, POLICY};
 use std::time::Duration;
-use trigger_aws::lambda::{live_trigger_with_s3_policy, LiveTrigger};
-use trigger_aws::policy_source::{Refresh, S3Object};
+use trigger_aws::lambda::live_trigger_with_s3_policy;
+use trigger_aws::S3Object;
 use trigger_decision::key::content_sha256;
+use trigger_engine::{Refresh, Trigger, TriggerError};
 
 const KEY: &str = "config/policy.toml";
 
@@ -26,7 +27,7 @@ async fn put_policy(moto: &Moto, text: &str) -> Result<()> {
     Ok(())
 }
 
-async fn trigger(moto: &Moto, check_every: Duration) -> Result<LiveTrigger, trigger_aws::TriggerError> {
+async fn trigger(moto: &Moto, check_every: Duration) -> Result<Trigger, TriggerError> {
     let object = S3Object::parse(&format!("s3://{BUCKET}/{KEY}")).unwrap();
     let lookup = |name: &str| (name == "RETRAIN_LEDGER").then(|| LEDGER.to_string());
     live_trigger_with_s3_policy(object, lookup, &moto.sdk_config().await, check_every).await

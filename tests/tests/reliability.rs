@@ -18,9 +18,8 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
-use trigger_aws::lambda::LiveTrigger;
-use trigger_aws::{DecisionRecord, Response, TriggerError};
-use trigger_decision::{key, Outcome};
+use trigger_decision::{key, DedupeKey, Outcome};
+use trigger_engine::{DecisionRecord, Response, Trigger, TriggerError};
 
 const PIPELINE: &str = "housing-price-retrain";
 const MODEL: &str = "housing-price";
@@ -37,7 +36,7 @@ async fn setup() -> Result<(Moto, FaultProxy)> {
 /// front of it, a trigger whose SDK makes `attempts` attempts per call, and
 /// the alarm state change (a minute ago) that the test delivers, with its
 /// dedupe key and `ClientRequestToken`, in that order.
-async fn scenario(attempts: u32) -> Result<(Moto, FaultProxy, LiveTrigger, String, String, String)> {
+async fn scenario(attempts: u32) -> Result<(Moto, FaultProxy, Trigger, String, String, String)> {
     let (moto, proxy) = setup().await?;
     let trigger = proxy.trigger(POLICY, attempts).await?;
     let state_time = cloudwatch_time(60);
@@ -74,8 +73,17 @@ fn sns_at(state_time: &str) -> Value {
 /// The dedupe key and `ClientRequestToken` of the housing-price alarm's state change at `state_time`.
 fn key_and_token(state_time: &str) -> (String, String) {
     let dedupe_key = format!("alarm/{ALARM}/{}", millis_of(state_time));
-    let token = key::client_request_token(PIPELINE, &dedupe_key);
+    let token = key::client_request_token(PIPELINE, &DedupeKey::new(dedupe_key.as_str())).into_string();
     (dedupe_key, token)
+}
+
+/// The display name of the execution started for `dedupe_key`, which embeds its token.
+fn display_name(dedupe_key: &str) -> String {
+    key::display_name(
+        MODEL,
+        "metric",
+        &key::client_request_token(PIPELINE, &DedupeKey::new(dedupe_key)),
+    )
 }
 
 /// Display names of every execution of the pipeline, as SageMaker lists them.
@@ -236,7 +244,7 @@ async fn a_start_sagemaker_accepted_but_the_ledger_never_recorded_is_recognised_
     assert_eq!(executions.len(), 1, "SageMaker accepted the start");
     assert_eq!(
         display_names(&moto).await?,
-        [key::display_name(MODEL, "metric", &token)],
+        [display_name(&dedupe_key)],
         "the execution's display name embeds the token"
     );
     let claim = ledger_record(&moto, &dedupe_key).await?;
@@ -297,7 +305,7 @@ async fn sdk_retries_of_a_start_reuse_its_client_request_token() -> Result<()> {
     assert_eq!(started.outcome, Outcome::Started);
     let attempts = proxy.seen_matching(START);
     assert_eq!(attempts.len(), 2, "{attempts:?}");
-    let display_name = key::display_name(MODEL, "metric", &token);
+    let display_name = display_name(&dedupe_key);
     for attempt in &attempts {
         assert_eq!(attempt.client_request_token.as_deref(), Some(token.as_str()));
         assert_eq!(attempt.display_name.as_deref(), Some(display_name.as_str()));

@@ -12,20 +12,19 @@ use integration_tests::{
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
-use trigger_aws::lambda::LiveTrigger;
-use trigger_aws::{Response, TriggerError};
-use trigger_decision::Outcome;
+use trigger_decision::{DedupeKey, Outcome, Span};
+use trigger_engine::{Response, Trigger, TriggerError};
 
 const PIPELINE: &str = "housing-price-retrain";
 
-async fn setup() -> Result<(Moto, LiveTrigger)> {
+async fn setup() -> Result<(Moto, Trigger)> {
     let moto = Moto::start()?;
     moto.create(&[PIPELINE], &ALL_PARAMETERS).await?;
     let trigger = moto.trigger(POLICY, false).await?;
     Ok((moto, trigger))
 }
 
-fn single(response: Result<Response, TriggerError>) -> trigger_aws::DecisionRecord {
+fn single(response: Result<Response, TriggerError>) -> trigger_engine::DecisionRecord {
     let response = response.unwrap_or_else(|error| panic!("expected a decision, got {}: {error}", error.error_type()));
     assert_eq!(response.decisions.len(), 1, "{response:?}");
     response.decisions.into_iter().next().unwrap()
@@ -33,7 +32,7 @@ fn single(response: Result<Response, TriggerError>) -> trigger_aws::DecisionReco
 
 fn outcome(response: Result<Response, TriggerError>) -> (Outcome, String) {
     let decision = single(response);
-    (decision.outcome, decision.reason)
+    (decision.outcome, decision.reason.to_string())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -55,7 +54,7 @@ async fn an_alarm_starts_the_pipeline_with_trigger_parameters() -> Result<()> {
         parameter("ModelApprovalStatus").as_deref(),
         Some("PendingManualApproval")
     );
-    assert_eq!(parameter("TriggerId"), Some(decision.trigger_id.clone()));
+    assert_eq!(parameter("TriggerId"), Some(decision.trigger_id.to_string()));
     let reason = parameter("TriggerReason").unwrap_or_default();
     assert!(
         reason.contains("housing-price-mae-high") && reason.contains("16250") && reason.contains("15000"),
@@ -159,7 +158,10 @@ async fn a_second_alarm_inside_the_cooldown_is_deferred_and_its_evidence_kept() 
 
     let ledger = moto.ledger_object("housing-price").await?;
     assert_eq!(ledger["evidence"].as_array().map(Vec::len), Some(1), "{ledger}");
-    assert_eq!(ledger["evidence"][0]["trigger_id"], Value::String(deferred.trigger_id));
+    assert_eq!(
+        ledger["evidence"][0]["trigger_id"],
+        Value::String(deferred.trigger_id.into_string())
+    );
 
     // The schedule sees the evidence, but the cooldown still holds.
     let tick = schedule_now();
@@ -370,13 +372,13 @@ async fn a_claim_left_by_a_dead_process_is_taken_over_after_its_lease() -> Resul
     let dry = moto.trigger(POLICY, true).await?;
     let trigger_id = single(alarm_trigger::handle(&dry, &event).await).trigger_id;
     let key = &format!("alarm/housing-price-mae-high/{}", millis_of(&state_time));
-    let token = trigger_decision::key::client_request_token(PIPELINE, key);
+    let token = trigger_decision::key::client_request_token(PIPELINE, &DedupeKey::new(key.as_str()));
     let claim = |claimed_at: i64| serde_json::json!({"triggers": {key: {"trigger_id": trigger_id, "client_request_token": token, "claimed_at": claimed_at}}, "evidence": []});
 
     // A fresh claim holds other invocations off: they wait, then answer Transient.
-    let now = trigger_aws::engine::now().millis();
+    let now = trigger_aws::now().millis();
     moto.put_ledger_object("housing-price", &claim(now).to_string()).await?;
-    trigger.claim_wait = Duration::from_millis(500);
+    trigger.claim_wait = Span::from_millis(500);
     let error = alarm_trigger::handle(&trigger, &event)
         .await
         .expect_err("a fresh claim is held");
@@ -389,7 +391,10 @@ async fn a_claim_left_by_a_dead_process_is_taken_over_after_its_lease() -> Resul
     let decision = single(alarm_trigger::handle(&trigger, &event).await);
     assert_eq!(decision.outcome, Outcome::Started);
     let ledger = moto.ledger_object("housing-price").await?;
-    assert_eq!(ledger["triggers"][key]["client_request_token"], Value::String(token));
+    assert_eq!(
+        ledger["triggers"][key]["client_request_token"],
+        Value::String(token.into_string())
+    );
     assert_eq!(moto.executions(PIPELINE).await?.len(), 1);
     Ok(())
 }
@@ -400,14 +405,14 @@ async fn a_start_the_ledger_never_recorded_is_recognised_not_repeated() -> Resul
     // SageMaker accepted the start, then the process died before the ledger write.
     let state_time = cloudwatch_time(60);
     let key = &format!("alarm/housing-price-mae-high/{}", millis_of(&state_time));
-    let token = trigger_decision::key::client_request_token(PIPELINE, key);
+    let token = trigger_decision::key::client_request_token(PIPELINE, &DedupeKey::new(key.as_str()));
     let started = moto
         .sagemaker()
         .await
         .start_pipeline_execution()
         .pipeline_name(PIPELINE)
         .pipeline_execution_display_name(trigger_decision::key::display_name("housing-price", "metric", &token))
-        .client_request_token(&token)
+        .client_request_token(token.as_str())
         .send()
         .await?;
     let event = with_sns_state_time(fixture("example-sns-cloudwatch-alarm.json"), &state_time);

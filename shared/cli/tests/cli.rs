@@ -87,12 +87,12 @@ async fn decisions_lists_the_audit_records_of_a_model() -> Result<()> {
     // Newest first: the repeat, then the start.
     assert!(lines[2].contains("already-started"), "{table}");
     assert!(
-        lines[3].contains("started") && lines[3].contains(&started.trigger_id) && lines[3].contains("metric"),
+        lines[3].contains("started") && lines[3].contains(started.trigger_id.as_str()) && lines[3].contains("metric"),
         "{table}"
     );
 
     // `explain` shows the trigger's records, formatted for a person.
-    let output = retrain(&["explain", &started.trigger_id, "--ledger", LEDGER], &env);
+    let output = retrain(&["explain", started.trigger_id.as_str(), "--ledger", LEDGER], &env);
     assert!(output.status.success(), "{}", text(&output.stderr));
     let explained = text(&output.stdout);
     for expected in [

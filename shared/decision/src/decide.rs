@@ -4,7 +4,8 @@
 //! fails and never reads a clock, so every rule here is tested by tables.
 
 use crate::drift;
-use crate::key;
+use crate::key::{self, RequestToken, TriggerId};
+use crate::outcome::{Outcome, Reason};
 use crate::policy::{Budget, ModelPolicy, ScheduleMode, MAX_PARAMETER_VALUE_CHARS};
 use crate::signal::{AlarmState, Signal};
 use crate::time::{Span, Timestamp};
@@ -51,7 +52,7 @@ pub struct Execution {
 /// A reason to retrain that has not yet been acted on, kept in the ledger.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Evidence {
-    pub trigger_id: String,
+    pub trigger_id: TriggerId,
     pub summary: String,
     pub at: Timestamp,
 }
@@ -67,36 +68,11 @@ pub struct History<'a> {
     pub recorded_execution: Option<&'a str>,
 }
 
-/// The kind of answer, as the response and metrics name it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Outcome {
-    Started,
-    AlreadyStarted,
-    Deferred,
-    Skipped,
-    Ignored,
-    DryRun,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Started => "started",
-            Outcome::AlreadyStarted => "already-started",
-            Outcome::Deferred => "deferred",
-            Outcome::Skipped => "skipped",
-            Outcome::Ignored => "ignored",
-            Outcome::DryRun => "dry-run",
-        }
-    }
-}
-
 /// Everything needed to start one pipeline execution.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StartRequest {
     pub pipeline: String,
-    pub client_request_token: String,
+    pub client_request_token: RequestToken,
     pub display_name: String,
     pub description: String,
     /// Name and value, static parameters first, then the trigger's own.
@@ -131,11 +107,10 @@ pub enum Action {
 pub struct Decision {
     pub model: Option<String>,
     pub action: Action,
-    /// A short kebab-case code.
-    pub reason: &'static str,
+    pub reason: Reason,
     /// A sentence for humans.
     pub detail: String,
-    pub trigger_id: String,
+    pub trigger_id: TriggerId,
 }
 
 impl Decision {
@@ -186,7 +161,7 @@ pub fn route<'p>(signal: &Signal, policy: &'p crate::Policy) -> Route<'p> {
         return Route::Unmatched(Decision {
             model: None,
             action: Action::Ignore,
-            reason: "no-matching-model",
+            reason: Reason::NoMatchingModel,
             detail: format!("No model in the policy lists {what}."),
             trigger_id: key::trigger_id(&signal.dedupe_key()),
         });
@@ -208,7 +183,7 @@ pub fn precheck(signal: &Signal, model: &ModelPolicy, now: Timestamp) -> Option<
     Some(Decision {
         model: Some(model.name.clone()),
         action: Action::Ignore,
-        reason: "not-alarm-state",
+        reason: Reason::NotAlarmState,
         detail: format!(
             "Alarm {} moved to {}, which is not evidence that {} needs retraining.",
             change.alarm_name,
@@ -244,7 +219,7 @@ fn stale(signal: &Signal, model: &ModelPolicy, now: Timestamp) -> Option<Decisio
     Some(Decision {
         model: Some(model.name.clone()),
         action: Action::Ignore,
-        reason: "stale",
+        reason: Reason::Stale,
         detail: format!(
             "{what} at {at} is more than the {} maximum event age {when} now ({now}), so it is ignored for {}. \
              Raise max_event_age to act on older events, for example before redriving a dead-letter queue.",
@@ -264,7 +239,7 @@ pub fn decide(signal: &Signal, model: &ModelPolicy, history: History<'_>, now: T
     let token = key::client_request_token(&model.pipeline, &dedupe_key);
     let trigger_type = signal.trigger_type().to_string();
     let display_name = key::display_name(&model.name, &trigger_type, &token);
-    let decision = |action: Action, reason: &'static str, detail: String| Decision {
+    let decision = |action: Action, reason: Reason, detail: String| Decision {
         model: Some(model.name.clone()),
         action,
         reason,
@@ -286,7 +261,7 @@ pub fn decide(signal: &Signal, model: &ModelPolicy, history: History<'_>, now: T
             "This {} was already acted on: execution {execution_arn}.",
             describe(signal)
         );
-        return decision(Action::AlreadyStarted { execution_arn }, "already-started", detail);
+        return decision(Action::AlreadyStarted { execution_arn }, Reason::AlreadyStarted, detail);
     }
 
     // What justifies a start, if anything.
@@ -317,19 +292,20 @@ pub fn decide(signal: &Signal, model: &ModelPolicy, history: History<'_>, now: T
     // Parameters that depend on what justified the start; they override static ones of the same name.
     let mut trigger_parameters = vec![("TrainingMode".to_string(), "full".to_string())];
     let (start_reason, justification) = match signal {
-        Signal::Alarm(_) => ("alarm", summary),
+        Signal::Alarm(_) => (Reason::Alarm, summary),
         // A person's request is evidence in itself; `force` also skips the cooldown below.
-        Signal::Manual(request) if request.force => {
-            ("manual-forced", format!("{summary} (forced: the cooldown was skipped)"))
-        }
-        Signal::Manual(_) => ("manual", summary),
+        Signal::Manual(request) if request.force => (
+            Reason::ManualForced,
+            format!("{summary} (forced: the cooldown was skipped)"),
+        ),
+        Signal::Manual(_) => (Reason::Manual, summary),
         Signal::Drift(report) => {
             let Some((assessment, drift_policy)) = &assessment else {
                 let detail = format!(
                     "Model {} has no [model.drift] policy, so drift reports are not for it.",
                     model.name
                 );
-                return decision(Action::Ignore, "no-drift-policy", detail);
+                return decision(Action::Ignore, Reason::NoDriftPolicy, detail);
             };
             let drifted = assessment.drifted_count();
             if drifted == 0 {
@@ -340,7 +316,7 @@ pub fn decide(signal: &Signal, model: &ModelPolicy, history: History<'_>, now: T
                     assessment.threshold,
                     largest(assessment)
                 );
-                return decision(Action::Skip(None), "no-drift", detail);
+                return decision(Action::Skip(None), Reason::NoDrift, detail);
             }
             if drifted < drift_policy.min_drifted {
                 let detail = format!(
@@ -349,12 +325,12 @@ pub fn decide(signal: &Signal, model: &ModelPolicy, history: History<'_>, now: T
                     assessment.top(5),
                     drift_policy.min_drifted
                 );
-                return decision(Action::Skip(new_evidence), "below-threshold", detail);
+                return decision(Action::Skip(new_evidence), Reason::BelowThreshold, detail);
             }
             let (reason, mode) = match (assessment.critical.is_empty(), assessment.severe) {
-                (false, _) => ("drift-critical", "full"),
-                (true, true) => ("drift-severe", "full"),
-                (true, false) => ("drift-mild", "incremental"),
+                (false, _) => (Reason::DriftCritical, "full"),
+                (true, true) => (Reason::DriftSevere, "full"),
+                (true, false) => (Reason::DriftMild, "incremental"),
             };
             trigger_parameters = vec![("TrainingMode".to_string(), mode.to_string())];
             if mode == "incremental" {
@@ -369,8 +345,8 @@ pub fn decide(signal: &Signal, model: &ModelPolicy, history: History<'_>, now: T
                 assessment.drifted_features(MAX_PARAMETER_VALUE_CHARS),
             ));
             let why = match reason {
-                "drift-critical" => format!("critical feature(s) {} drifted", assessment.critical.join(", ")),
-                "drift-severe" => format!(
+                Reason::DriftCritical => format!("critical feature(s) {} drifted", assessment.critical.join(", ")),
+                Reason::DriftSevere => format!(
                     "largest distance {:.3} is at least severe = {}",
                     assessment.score(),
                     drift_policy.severe
@@ -399,10 +375,10 @@ pub fn decide(signal: &Signal, model: &ModelPolicy, history: History<'_>, now: T
                     "Schedule {} fired but no evidence has arrived {since}; {} does not need retraining.",
                     tick.schedule_name, model.name
                 );
-                return decision(Action::Skip(None), "no-evidence", detail);
+                return decision(Action::Skip(None), Reason::NoEvidence, detail);
             }
             (ScheduleMode::IfEvidence, false) => (
-                "scheduled-with-evidence",
+                Reason::ScheduledWithEvidence,
                 format!(
                     "{summary}, with evidence: {}",
                     fresh_evidence
@@ -412,7 +388,7 @@ pub fn decide(signal: &Signal, model: &ModelPolicy, history: History<'_>, now: T
                         .join("; ")
                 ),
             ),
-            (ScheduleMode::Always, _) => ("scheduled", format!("{summary} (schedule mode always)")),
+            (ScheduleMode::Always, _) => (Reason::Scheduled, format!("{summary} (schedule mode always)")),
         },
     };
 
@@ -426,13 +402,13 @@ pub fn decide(signal: &Signal, model: &ModelPolicy, history: History<'_>, now: T
             "Execution {} of {} is still {:?} (started {}); not starting another. The evidence is kept.",
             running.arn, model.pipeline, running.status, running.started_at
         );
-        return decision(Action::Defer(new_evidence), "in-flight", detail);
+        return decision(Action::Defer(new_evidence), Reason::InFlight, detail);
     }
     if let Some(detail) = model
         .max_starts
         .and_then(|budget| budget_exhausted(model, budget, history.executions, now))
     {
-        return decision(Action::Defer(new_evidence), "budget", detail);
+        return decision(Action::Defer(new_evidence), Reason::Budget, detail);
     }
     let forced = matches!(signal, Signal::Manual(request) if request.force);
     if let Some(started) = last_start.filter(|started| !forced && *started > now.minus(model.cooldown)) {
@@ -442,7 +418,7 @@ pub fn decide(signal: &Signal, model: &ModelPolicy, history: History<'_>, now: T
             model.cooldown,
             started.plus(model.cooldown)
         );
-        return decision(Action::Defer(new_evidence), "cooldown", detail);
+        return decision(Action::Defer(new_evidence), Reason::Cooldown, detail);
     }
 
     let reason_text = truncate_chars(justification.clone(), MAX_PARAMETER_VALUE_CHARS);
@@ -462,7 +438,7 @@ pub fn decide(signal: &Signal, model: &ModelPolicy, history: History<'_>, now: T
     parameters.extend([
         ("TriggerType".to_string(), trigger_type),
         ("TriggerReason".to_string(), reason_text.clone()),
-        ("TriggerId".to_string(), trigger_id.clone()),
+        ("TriggerId".to_string(), trigger_id.to_string()),
         (
             "ModelApprovalStatus".to_string(),
             approval.model_approval_status().to_string(),
@@ -561,7 +537,9 @@ pub fn lookback(model: &ModelPolicy) -> Span {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
-    use crate::signal::{AlarmChange, AlarmKind, Measurement, Path, ScheduleTick};
+    use crate::key::DedupeKey;
+    use crate::path::Path;
+    use crate::signal::{AlarmChange, AlarmKind, Measurement, ScheduleTick};
     use crate::Policy;
 
     const HOUR: i64 = 3_600_000;
@@ -571,17 +549,17 @@ mod tests {
     fn policy(schedule_mode: &str) -> Policy {
         Policy::from_toml(&format!(
             r#"
-[defaults]
-cooldown = "6h"
-schedule = "{schedule_mode}"
-[[model]]
-name = "housing-price"
-pipeline = "housing-price-retrain"
-alarms = ["housing-price-mae-high"]
-schedules = ["housing-price-weekly"]
-[model.parameters]
-DataWindowDays = "30"
-"#
+    [defaults]
+    cooldown = "6h"
+    schedule = "{schedule_mode}"
+    [[model]]
+    name = "housing-price"
+    pipeline = "housing-price-retrain"
+    alarms = ["housing-price-mae-high"]
+    schedules = ["housing-price-weekly"]
+    [model.parameters]
+    DataWindowDays = "30"
+    "#
         ))
         .unwrap()
     }
@@ -626,7 +604,7 @@ DataWindowDays = "30"
 
     fn evidence(hours_ago: i64) -> Evidence {
         Evidence {
-            trigger_id: format!("ev{hours_ago}"),
+            trigger_id: key::trigger_id(&DedupeKey::new(format!("ev{hours_ago}"))),
             summary: format!("alarm fired {hours_ago}h ago"),
             at: Timestamp(NOW.0 - hours_ago * HOUR),
         }
@@ -642,7 +620,12 @@ DataWindowDays = "30"
             recorded_execution: None,
         };
         let decision = decide(&signal, model, history, NOW);
-        assert_eq!((decision.outcome(), decision.reason), expected, "{}", decision.detail);
+        assert_eq!(
+            (decision.outcome(), decision.reason.as_str()),
+            expected,
+            "{}",
+            decision.detail
+        );
     }
 
     #[test]
@@ -867,7 +850,7 @@ DataWindowDays = "30"
             panic!("no model lists it")
         };
         assert_eq!(
-            (decision.outcome(), decision.reason),
+            (decision.outcome(), decision.reason.as_str()),
             (Outcome::Ignored, "no-matching-model")
         );
         assert_eq!(decision.model, None);
@@ -968,7 +951,7 @@ DataWindowDays = "30"
         );
         assert!(!parameter(&stricter, "TriggerReason").unwrap().contains("forced"));
         // The request id is the dedupe key: the same request again is already started.
-        assert_eq!(stricter.trigger_id, key::trigger_id("manual/req-1"));
+        assert_eq!(stricter.trigger_id, key::trigger_id(&DedupeKey::new("manual/req-1")));
     }
 
     #[test]
@@ -1006,7 +989,7 @@ DataWindowDays = "30"
         };
         let decision = decide(&signal, model, history, NOW);
         assert_eq!(
-            (decision.outcome(), decision.reason),
+            (decision.outcome(), decision.reason.as_str()),
             expected,
             "{max_starts} with starts {started_hours_ago:?} h ago: {}",
             decision.detail
@@ -1078,7 +1061,10 @@ DataWindowDays = "30"
             executions: &running,
             ..History::default()
         };
-        assert_eq!(decide(&alarm("ALARM", 1), model, history, NOW).reason, "in-flight");
+        assert_eq!(
+            decide(&alarm("ALARM", 1), model, history, NOW).reason.as_str(),
+            "in-flight"
+        );
     }
 
     #[test]
@@ -1136,14 +1122,18 @@ DataWindowDays = "30"
             };
             change.state_changed_at = Timestamp(at);
             let decision = decide(&Signal::Alarm(change), model, History::default(), NOW);
-            assert_eq!((decision.outcome(), decision.reason), (Ignored, "stale"), "{at}");
+            assert_eq!(
+                (decision.outcome(), decision.reason.as_str()),
+                (Ignored, "stale"),
+                "{at}"
+            );
         }
 
         // The bound is per model, and the detail says how to act on older events.
         let mut model = model.clone();
         model.max_event_age = Span::from_secs(3600);
         let decision = decide(&alarm("ALARM", 61), &model, History::default(), NOW);
-        assert_eq!(decision.reason, "stale");
+        assert_eq!(decision.reason.as_str(), "stale");
         assert!(
             decision.detail.contains("1h maximum event age before now") && decision.detail.contains("max_event_age"),
             "{}",

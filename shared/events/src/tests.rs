@@ -330,7 +330,7 @@ fn one_alarm_state_change_gives_one_dedupe_key_on_every_path() {
     assert_eq!(paths, [Path::AlarmAction, Path::EventBridge, Path::Sns, Path::Sns]);
     for signal in &signals {
         assert_eq!(
-            signal.dedupe_key(),
+            signal.dedupe_key().as_str(),
             format!("alarm/housing-price-mae-high/{SHARED_STATE_CHANGE_MILLIS}")
         );
         let Signal::Alarm(change) = signal else {

@@ -1,0 +1,319 @@
+//! The exactly-once protocol for one model's decision: gather the history,
+//! decide, and apply the decision through the ledger and the store, however
+//! often and however concurrently the event is delivered. Starting is claim,
+//! start, record; ARCHITECTURE.md ("Exactly once") gives the argument, and
+//! the tests in `tests/exactly_once.rs` run every race it names in memory.
+
+use crate::audit::SeenHistory;
+use crate::error::TriggerError;
+use crate::ledger::{ETag, ModelState, TriggerKey, Write};
+use crate::record::DecisionRecord;
+use crate::store::ListedExecution;
+use crate::trigger::{Seen, Trigger};
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
+use trigger_decision::{
+    decide, key, lookback, precheck, Action, Decision, DedupeKey, Evidence, Execution, History, ModelPolicy, Outcome,
+    Signal, Span, StartRequest, Timestamp, TriggerId,
+};
+
+/// How long a claim without a recorded start holds off other invocations.
+/// Longer than a start takes (one SageMaker call with the SDK's retries),
+/// shorter than the gap before Lambda's second async retry, so the event
+/// is never stuck behind a process that died between claiming and starting.
+pub const CLAIM_LEASE: Span = Span::from_secs(90);
+
+/// How often a waiting invocation re-reads a claim held by another.
+pub const CLAIM_POLL: Span = Span::from_millis(200);
+
+/// How many times a read-change-write of the ledger is redone on conflict.
+const MAX_LEDGER_ATTEMPTS: usize = 25;
+
+/// A name for the claims of one decision, different from every other
+/// invocation's: it lets an invocation whose claim write landed unanswered
+/// (the SDK's retry then fails its condition) know the claim for its own.
+/// std's `RandomState` is seeded from the operating system, and every
+/// instance gets other keys, so its hash of a counter differs from one
+/// decision to the next, in one process or in many.
+fn claimant() -> String {
+    static DECISIONS: AtomicU64 = AtomicU64::new(0);
+    let decision = DECISIONS.fetch_add(1, Ordering::Relaxed);
+    format!("{:016x}", RandomState::new().hash_one(decision))
+}
+
+/// One model's decision about one signal, across its attempts.
+#[derive(Debug)]
+struct Attempt<'a> {
+    signal: &'a Signal,
+    model: &'a ModelPolicy,
+    dedupe_key: DedupeKey,
+    claimant: String,
+}
+
+/// What one attempt read: the model's ledger state and its version, and the
+/// pipeline's recent executions.
+#[derive(Debug)]
+struct Gathered {
+    state: ModelState,
+    etag: Option<ETag>,
+    executions: Vec<Execution>,
+}
+
+/// How an attempt ended.
+#[derive(Debug)]
+enum Step {
+    Done(DecisionRecord),
+    /// Another invocation is starting the pipeline: wait, then try again.
+    Wait,
+    /// A conditional write lost a race: read again and decide again.
+    Again,
+}
+
+impl Trigger {
+    /// Decides `signal` for `model` and applies the decision exactly once.
+    pub(crate) async fn decide_for(
+        &self,
+        signal: &Signal,
+        model: &ModelPolicy,
+        seen: &mut Seen,
+    ) -> Result<DecisionRecord, TriggerError> {
+        let now = self.clock.now();
+        if let Some(decision) = precheck(signal, model, now) {
+            return Ok(self.emit(signal, decision, None, None));
+        }
+        let attempt = Attempt {
+            signal,
+            model,
+            dedupe_key: signal.dedupe_key(),
+            claimant: claimant(),
+        };
+        let deadline = now.plus(self.claim_wait);
+        let mut first_attempt = true;
+        loop {
+            if !std::mem::take(&mut first_attempt) && self.clock.now() >= deadline {
+                return Err(TriggerError::transient(
+                    format!("deciding {} for model {}", signal.summary(), model.name),
+                    "another invocation holds a fresh claim on this model's pipeline, or the ledger kept changing",
+                ));
+            }
+            match self.attempt(&attempt, seen).await? {
+                Step::Done(record) => return Ok(record),
+                Step::Wait => self.clock.sleep(CLAIM_POLL).await,
+                Step::Again => {}
+            }
+        }
+    }
+
+    /// Reads, decides and applies once.
+    async fn attempt(&self, attempt: &Attempt<'_>, seen: &mut Seen) -> Result<Step, TriggerError> {
+        let now = self.clock.now();
+        let gathered = self.gather(attempt.model, now).await?;
+        let history = History {
+            executions: &gathered.executions,
+            evidence: &gathered.state.evidence,
+            recorded_execution: gathered.state.execution_for(&attempt.dedupe_key),
+        };
+        seen.history = Some(SeenHistory::new(&gathered.executions, &gathered.state.evidence));
+        let decision = decide(attempt.signal, attempt.model, history, now);
+        // A fresh claim without a recorded start, for this trigger or another
+        // of the model, means an invocation is starting the pipeline right now.
+        // A decision to start has not seen that start, and would be a second
+        // one inside the cooldown: wait for it to be recorded, or for its lease.
+        // Unless the claim is this invocation's own: a claim write that
+        // landed though its answer was lost, whose retry then lost its condition.
+        let own_claim = gathered.state.claimed_by(&attempt.dedupe_key, &attempt.claimant);
+        let starting = !own_claim && gathered.state.fresh_claim(now, CLAIM_LEASE);
+        match &decision.action {
+            Action::Start(_) if starting => Ok(Step::Wait),
+            Action::Start(request) if self.dry_run => {
+                seen.parameters.clone_from(&request.parameters);
+                Ok(Step::Done(self.emit(
+                    attempt.signal,
+                    decision,
+                    Some(Outcome::DryRun),
+                    None,
+                )))
+            }
+            Action::Start(request) => {
+                let request = request.clone();
+                self.start(attempt, (decision, request), gathered, now, seen).await
+            }
+            Action::AlreadyStarted { execution_arn } => {
+                let execution_arn = execution_arn.clone();
+                self.repair(attempt, decision, execution_arn, &gathered, now).await
+            }
+            Action::Defer(Some(evidence)) | Action::Skip(Some(evidence)) if !self.dry_run => {
+                let evidence = evidence.clone();
+                self.keep(attempt, decision, evidence, gathered, now).await
+            }
+            _ => Ok(Step::Done(self.emit(attempt.signal, decision, None, None))),
+        }
+    }
+
+    /// The model's ledger state and the pipeline's executions in its look-back window.
+    async fn gather(&self, model: &ModelPolicy, now: Timestamp) -> Result<Gathered, TriggerError> {
+        let (state, etag) = self.load(&model.name).await?;
+        let listed = self
+            .store
+            .recent_executions(&model.pipeline, now.minus(lookback(model)))
+            .await?;
+        Ok(Gathered {
+            state,
+            etag,
+            executions: executions_since(listed, now.minus(lookback(model))),
+        })
+    }
+
+    /// Claims the trigger (unless the claim is already this invocation's own),
+    /// starts the pipeline with the derived token, and records the start.
+    async fn start(
+        &self,
+        attempt: &Attempt<'_>,
+        (decision, mut request): (Decision, StartRequest),
+        mut gathered: Gathered,
+        now: Timestamp,
+        seen: &mut Seen,
+    ) -> Result<Step, TriggerError> {
+        let model = attempt.model;
+        let own_claim = gathered.state.claimed_by(&attempt.dedupe_key, &attempt.claimant);
+        request.retain_declared(&self.store.declared_parameters(&model.pipeline).await?);
+        seen.parameters.clone_from(&request.parameters);
+        let consumed: Vec<TriggerId> = gathered.state.evidence.iter().map(|e| e.trigger_id.clone()).collect();
+        let key = TriggerKey {
+            dedupe_key: &attempt.dedupe_key,
+            trigger_id: &decision.trigger_id,
+            token: &request.client_request_token,
+        };
+        if !own_claim {
+            gathered.state.prune(now);
+            gathered.state.claim(key, &attempt.claimant, now);
+            if self
+                .ledger
+                .store(&model.name, &gathered.state, gathered.etag.as_ref())
+                .await?
+                == Write::Conflict
+            {
+                return Ok(Step::Again);
+            }
+        }
+        let execution_arn = match self.store.start(&request).await {
+            Ok(arn) => arn,
+            Err(error) => {
+                self.release_claim(&model.name, &attempt.dedupe_key).await;
+                return Err(error);
+            }
+        };
+        self.update(&model.name, |state| {
+            state.record_start(key, &execution_arn, now, &consumed)
+        })
+        .await?;
+        Ok(Step::Done(self.emit(
+            attempt.signal,
+            decision,
+            None,
+            Some(execution_arn),
+        )))
+    }
+
+    /// An execution carrying this trigger's display name, which the ledger
+    /// never recorded (the process died, or the write recording it failed):
+    /// the start happened. Record it now so the ledger is consistent.
+    async fn repair(
+        &self,
+        attempt: &Attempt<'_>,
+        decision: Decision,
+        execution_arn: String,
+        gathered: &Gathered,
+        now: Timestamp,
+    ) -> Result<Step, TriggerError> {
+        if gathered.state.execution_for(&attempt.dedupe_key).is_none() {
+            let token = key::client_request_token(&attempt.model.pipeline, &attempt.dedupe_key);
+            let key = TriggerKey {
+                dedupe_key: &attempt.dedupe_key,
+                trigger_id: &decision.trigger_id,
+                token: &token,
+            };
+            self.update(&attempt.model.name, |state| {
+                state.record_start(key, &execution_arn, now, &[])
+            })
+            .await?;
+        }
+        Ok(Step::Done(self.emit(
+            attempt.signal,
+            decision,
+            None,
+            Some(execution_arn),
+        )))
+    }
+
+    /// Keeps the evidence of a deferred or skipped signal for a later start.
+    async fn keep(
+        &self,
+        attempt: &Attempt<'_>,
+        decision: Decision,
+        evidence: Evidence,
+        mut gathered: Gathered,
+        now: Timestamp,
+    ) -> Result<Step, TriggerError> {
+        gathered.state.prune(now);
+        if gathered.state.keep_evidence(evidence)
+            && self
+                .ledger
+                .store(&attempt.model.name, &gathered.state, gathered.etag.as_ref())
+                .await?
+                == Write::Conflict
+        {
+            return Ok(Step::Again);
+        }
+        Ok(Step::Done(self.emit(attempt.signal, decision, None, None)))
+    }
+
+    /// The model's ledger state and its version; an empty state when there is none yet.
+    async fn load(&self, model: &str) -> Result<(ModelState, Option<ETag>), TriggerError> {
+        Ok(match self.ledger.load(model).await? {
+            Some((state, etag)) => (state, Some(etag)),
+            None => (ModelState::default(), None),
+        })
+    }
+
+    /// Read, change, conditionally write; redone on conflict.
+    async fn update(&self, model: &str, change: impl Fn(&mut ModelState)) -> Result<(), TriggerError> {
+        for _ in 0..MAX_LEDGER_ATTEMPTS {
+            let (mut state, etag) = self.load(model).await?;
+            change(&mut state);
+            if self.ledger.store(model, &state, etag.as_ref()).await? == Write::Written {
+                return Ok(());
+            }
+        }
+        Err(TriggerError::transient(
+            format!("updating the ledger of model {model}"),
+            format!("{MAX_LEDGER_ATTEMPTS} conditional writes in a row lost to concurrent writers"),
+        ))
+    }
+
+    /// Best effort: lets a retry claim again at once after a failed start. If
+    /// this fails too, the claim's lease runs out and a later retry takes over.
+    async fn release_claim(&self, model: &str, dedupe_key: &DedupeKey) {
+        if let Err(error) = self.update(model, |state| state.release(dedupe_key)).await {
+            tracing::warn!(%error, model, "could not release the claim after a failed start; it expires with its lease");
+        }
+    }
+}
+
+/// The executions `decide` sees: those listed with a start time at or after
+/// `since` (not every endpoint honours the listing's lower bound).
+fn executions_since(listed: Vec<ListedExecution>, since: Timestamp) -> Vec<Execution> {
+    listed
+        .into_iter()
+        .filter_map(|listed| {
+            let started_at = listed.started_at.filter(|started| *started >= since)?;
+            Some(Execution {
+                arn: listed.arn,
+                status: listed.status,
+                started_at,
+                display_name: listed.display_name,
+            })
+        })
+        .collect()
+}
