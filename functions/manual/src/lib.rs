@@ -4,10 +4,15 @@
 //! response: 200 with the decisions, 400 for a bad request, 503 when AWS
 //! failed transiently and a retry is safe, 500 otherwise).
 
+use aws_lambda_events::http::HeaderValue;
+use aws_lambda_events::lambda_function_urls::LambdaFunctionUrlResponse;
 use serde::Serialize;
 use serde_json::{json, Value};
 use trigger_engine::log_line::log_failure;
 use trigger_engine::{Response, Trigger, TriggerError};
+
+/// A function URL's response (payload format 2.0), as `aws_lambda_events` writes it.
+pub type HttpResponse = LambdaFunctionUrlResponse;
 
 /// What the function answers: the decisions, or for a function URL an HTTP response.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -15,16 +20,6 @@ use trigger_engine::{Response, Trigger, TriggerError};
 pub enum ManualResponse {
     Decisions(Response),
     Http(HttpResponse),
-}
-
-/// A function URL response (payload format 2.0).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HttpResponse {
-    pub status_code: u16,
-    pub headers: serde_json::Map<String, Value>,
-    /// JSON text, as function URLs expect.
-    pub body: String,
 }
 
 /// Decodes the request, checks it against the model's policy, decides and applies it.
@@ -58,12 +53,14 @@ pub async fn handle(
     Ok(ManualResponse::Http(answer))
 }
 
-fn http(status_code: u16, body: &Value) -> HttpResponse {
-    let mut headers = serde_json::Map::new();
-    headers.insert("content-type".to_string(), json!("application/json"));
-    HttpResponse {
-        status_code,
-        headers,
-        body: body.to_string(),
-    }
+/// A JSON answer for a function URL: the status and the body as text, as function URLs expect.
+fn http(status_code: i64, body: &Value) -> HttpResponse {
+    // The type is non-exhaustive: built from its default, field by field.
+    let mut response = HttpResponse::default();
+    response.status_code = status_code;
+    response
+        .headers
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    response.body = Some(body.to_string());
+    response
 }
