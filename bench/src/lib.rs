@@ -18,14 +18,12 @@ use trigger_decision::{
 };
 
 /// The policy every benchmark decides against: the guide's housing-price
-/// model, bound to the alarm and the schedule the fixtures name, plus two
-/// models bound to other alarms so routing has something to skip.
-pub const POLICY: &str = r#"
-[defaults]
-cooldown = "6h"
-schedule = "if-evidence"
-approval = "manual"
-
+/// model, the file the tests share, bound to the alarm and the schedule the
+/// fixtures name, plus two models bound to other alarms so routing has
+/// something to skip.
+pub const POLICY: &str = concat!(
+    include_str!("../../tests/fixtures/policies/housing-price.toml"),
+    r#"
 [[model]]
 name = "churn"
 pipeline = "churn-retrain"
@@ -33,19 +31,11 @@ alarms = ["churn-auc-low"]
 schedules = ["churn-weekly"]
 
 [[model]]
-name = "housing-price"
-pipeline = "housing-price-retrain"
-alarms = ["housing-price-mae-high"]
-schedules = ["housing-price-weekly"]
-[model.parameters]
-DataWindowDays = "30"
-InstanceType = "ml.m5.xlarge"
-
-[[model]]
 name = "fraud"
 pipeline = "fraud-retrain"
 alarms = ["fraud-recall-low", "fraud-precision-low"]
-"#;
+"#
+);
 
 /// How long after the event "now" is in every decision: a prompt delivery,
 /// well inside any maximum event age.

@@ -7,13 +7,13 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 use anyhow::Result;
-use integration_tests::{cloudwatch_time, fixture, with_state_time, Moto, ALL_PARAMETERS, BUCKET, LEDGER, POLICY};
+use integration_tests::{
+    cloudwatch_time, fixture, with_state_time, Moto, ALL_PARAMETERS, BUCKET, LEDGER, PIPELINE, POLICY,
+};
 use std::sync::Arc;
 use trigger_aws::audit::list_records;
 use trigger_aws::{now, S3DecisionLog, S3Location};
 use trigger_decision::{Outcome, Span};
-
-const PIPELINE: &str = "housing-price-retrain";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_decision_is_recorded_once_and_immutably_with_what_it_saw() -> Result<()> {

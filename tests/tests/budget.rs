@@ -6,14 +6,12 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 use anyhow::Result;
-use integration_tests::{cloudwatch_time, fixture, with_state_time, Moto, ALL_PARAMETERS, POLICY};
+use integration_tests::{cloudwatch_time, fixture, with_state_time, Moto, ALL_PARAMETERS, PIPELINE, POLICY};
 use serde_json::Value;
 use trigger_aws::now;
 use trigger_decision::{key, DedupeKey, Outcome};
 use trigger_engine::log_line::decision_log_line;
 use trigger_engine::DecisionRecord;
-
-const PIPELINE: &str = "housing-price-retrain";
 
 fn alarm_at(seconds_ago: i64) -> Value {
     with_state_time(

@@ -6,33 +6,15 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 use anyhow::Result;
-use integration_tests::{fixture, Moto, ALL_PARAMETERS};
+use integration_tests::{fixture, Scenario, PIPELINE, POLICY};
 use manual_trigger::{HttpResponse, ManualResponse};
 use serde_json::{json, Value};
 use trigger_decision::Outcome;
 use trigger_engine::{DecisionRecord, Trigger, TriggerError};
 
-const PIPELINE: &str = "housing-price-retrain";
-
-const POLICY: &str = r#"
-[defaults]
-cooldown = "6h"
-approval = "auto"
-max_starts = "2/7d"
-
-[[model]]
-name = "housing-price"
-pipeline = "housing-price-retrain"
-allow_overrides = ["DataWindowDays"]
-[model.parameters]
-DataWindowDays = "30"
-"#;
-
-async fn setup() -> Result<(Moto, Trigger)> {
-    let moto = Moto::start()?;
-    moto.create(&[PIPELINE], &ALL_PARAMETERS).await?;
-    let trigger = moto.trigger(POLICY, false).await?;
-    Ok((moto, trigger))
+/// The housing-price policy with automatic approval and a budget of two starts a week.
+fn policy() -> String {
+    POLICY.replace("approval = \"manual\"", "approval = \"auto\"\nmax_starts = \"2/7d\"")
 }
 
 fn request(force: bool, extra: Value) -> Value {
@@ -76,7 +58,7 @@ fn parameter(parameters: &[(String, String)], name: &str) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_direct_request_starts_once_with_requester_reason_and_overrides() -> Result<()> {
-    let (moto, trigger) = setup().await?;
+    let Scenario { moto, trigger, .. } = Scenario::start(&policy()).await?;
     let event = request(
         false,
         json!({"parameters": {"DataWindowDays": "90"}, "approval": "manual"}),
@@ -108,7 +90,7 @@ async fn a_direct_request_starts_once_with_requester_reason_and_overrides() -> R
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn force_skips_the_cooldown_but_never_the_budget() -> Result<()> {
-    let (moto, trigger) = setup().await?;
+    let Scenario { moto, trigger, .. } = Scenario::start(&policy()).await?;
     let first = direct(&trigger, &request(false, json!({})), "r1").await?;
     assert_eq!(first.outcome, Outcome::Started);
 
@@ -136,7 +118,7 @@ async fn force_skips_the_cooldown_but_never_the_budget() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_function_url_body_cannot_spoof_the_requester() -> Result<()> {
-    let (moto, trigger) = setup().await?;
+    let Scenario { moto, trigger, .. } = Scenario::start(&policy()).await?;
     // The fixture's body says requested_by someone-else@example.com; the signed caller is user/ana.
     let answer = by_url(&trigger, &fixture("manual/example-function-url-iam.json")).await;
     assert_eq!(answer.status_code, 200, "{answer:?}");
@@ -158,7 +140,7 @@ async fn a_function_url_body_cannot_spoof_the_requester() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_are_invalid_events_or_http_400_and_aws_failures_503() -> Result<()> {
-    let (mut moto, trigger) = setup().await?;
+    let Scenario { mut moto, trigger, .. } = Scenario::start(&policy()).await?;
     let check_direct = async |event: Value, fragment: &str| {
         let error = direct(&trigger, &event, "r").await.unwrap_err();
         assert_eq!(error.error_type(), "InvalidEvent", "{error}");
@@ -187,7 +169,7 @@ async fn bad_requests_are_invalid_events_or_http_400_and_aws_failures_503() -> R
     );
 
     let strict = moto
-        .trigger(&POLICY.replace("approval = \"auto\"", "approval = \"manual\""), false)
+        .trigger(&policy().replace("approval = \"auto\"", "approval = \"manual\""), false)
         .await?;
     url["body"] = json!(json!({"model": "housing-price", "reason": "r", "approval": "auto"}).to_string());
     let answer = by_url(&strict, &url).await;

@@ -15,22 +15,11 @@ const HOUR: i64 = 3_600_000;
 /// "Now" in every case: 2023-08-04T12:40:00Z.
 const NOW: Timestamp = Timestamp(1_691_152_800_000);
 
+/// The housing-price policy the tests and benchmarks share, its schedules in `schedule_mode`.
 fn policy(schedule_mode: &str) -> Policy {
-    Policy::from_toml(&format!(
-        r#"
-[defaults]
-cooldown = "6h"
-schedule = "{schedule_mode}"
-[[model]]
-name = "housing-price"
-pipeline = "housing-price-retrain"
-alarms = ["housing-price-mae-high"]
-schedules = ["housing-price-weekly"]
-[model.parameters]
-DataWindowDays = "30"
-"#
-    ))
-    .unwrap()
+    let text = include_str!("../../../../tests/fixtures/policies/housing-price.toml")
+        .replace("schedule = \"if-evidence\"", &format!("schedule = \"{schedule_mode}\""));
+    Policy::from_toml(&text).unwrap()
 }
 
 fn alarm(state: &str, minutes_ago: i64) -> Signal {
