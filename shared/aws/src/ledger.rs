@@ -79,7 +79,7 @@ impl Ledger for S3Ledger {
             None => request.if_none_match("*"),
         };
         match request.send().await {
-            Ok(_) => Ok(Write::Written),
+            Ok(written) => Ok(Write::Written(written.e_tag().map(|tag| ETag(tag.to_string())))),
             Err(error) if lost_race(&error) => Ok(Write::Conflict),
             Err(error) => Err(from_sdk(
                 format!("S3 PutObject s3://{}/{key}", self.location.bucket),

@@ -10,12 +10,13 @@ use crate::ledger::{ETag, ModelState, TriggerKey, Write};
 use crate::record::DecisionRecord;
 use crate::store::ListedExecution;
 use crate::trigger::{Seen, Trigger};
+use futures_util::future::join3;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use trigger_decision::{
     decide, key, lookback, precheck, Action, Decision, DedupeKey, Evidence, Execution, History, ModelPolicy, Outcome,
-    Signal, Span, StartRequest, Timestamp, TriggerId,
+    RequestToken, Signal, Span, StartRequest, Timestamp, TriggerId,
 };
 
 /// How long a claim without a recorded start holds off other invocations.
@@ -51,36 +52,81 @@ struct Attempt<'a> {
     claimant: String,
 }
 
-/// What one attempt read: the model's ledger state and its version, and the
-/// pipeline's recent executions.
+/// What one attempt read, all at once: the model's ledger state and its
+/// version, the pipeline's recent executions, and (unless in a dry run) the
+/// parameters its definition declares, which only a start needs.
 #[derive(Debug)]
 struct Gathered {
     state: ModelState,
     etag: Option<ETag>,
     executions: Vec<Execution>,
+    declared: Option<Result<Vec<String>, TriggerError>>,
 }
 
 /// How an attempt ended.
 #[derive(Debug)]
 enum Step {
-    Done(DecisionRecord),
+    Done(Applied),
     /// Another invocation is starting the pipeline: wait, then try again.
     Wait,
     /// A conditional write lost a race: read again and decide again.
     Again,
 }
 
+/// A decision, applied but for the ledger's record of a start, which is
+/// written together with the decision's audit record (`Trigger::finish`).
+#[derive(Debug)]
+pub(crate) struct Applied {
+    pub(crate) record: DecisionRecord,
+    pub(crate) start: Option<Box<StartRecord>>,
+}
+
+impl Applied {
+    fn decided(record: DecisionRecord) -> Applied {
+        Applied { record, start: None }
+    }
+}
+
+/// The ledger's record of an execution SageMaker accepted for a trigger.
+#[derive(Debug)]
+pub(crate) struct StartRecord {
+    model: String,
+    dedupe_key: DedupeKey,
+    trigger_id: TriggerId,
+    token: RequestToken,
+    execution_arn: String,
+    at: Timestamp,
+    /// The evidence the decision acted on, consumed by the start.
+    consumed: Vec<TriggerId>,
+    /// The document as this invocation last wrote or read it, and its
+    /// version (`None`: there is none): the record is one conditional write
+    /// on it. `None` when the version is not known, and the document is read first.
+    base: Option<(ModelState, Option<ETag>)>,
+}
+
+impl StartRecord {
+    fn apply(&self, state: &mut ModelState) {
+        let key = TriggerKey {
+            dedupe_key: &self.dedupe_key,
+            trigger_id: &self.trigger_id,
+            token: &self.token,
+        };
+        state.record_start(key, &self.execution_arn, self.at, &self.consumed);
+    }
+}
+
 impl Trigger {
-    /// Decides `signal` for `model` and applies the decision exactly once.
+    /// Decides `signal` for `model` and applies the decision exactly once,
+    /// but for the record of a start (see `Applied`).
     pub(crate) async fn decide_for(
         &self,
         signal: &Signal,
         model: &ModelPolicy,
         seen: &mut Seen,
-    ) -> Result<DecisionRecord, TriggerError> {
+    ) -> Result<Applied, TriggerError> {
         let now = self.clock.now();
         if let Some(decision) = precheck(signal, model, now) {
-            return Ok(self.emit(signal, decision, None, None));
+            return Ok(Applied::decided(self.record_of(decision, None, None)));
         }
         let attempt = Attempt {
             signal,
@@ -98,7 +144,7 @@ impl Trigger {
                 ));
             }
             match self.attempt(&attempt, seen).await? {
-                Step::Done(record) => return Ok(record),
+                Step::Done(applied) => return Ok(applied),
                 Step::Wait => self.clock.sleep(CLAIM_POLL).await,
                 Step::Again => {}
             }
@@ -128,12 +174,8 @@ impl Trigger {
             Action::Start(_) if starting => Ok(Step::Wait),
             Action::Start(request) if self.dry_run => {
                 seen.parameters.clone_from(&request.parameters);
-                Ok(Step::Done(self.emit(
-                    attempt.signal,
-                    decision,
-                    Some(Outcome::DryRun),
-                    None,
-                )))
+                let record = self.record_of(decision, Some(Outcome::DryRun), None);
+                Ok(Step::Done(Applied::decided(record)))
             }
             Action::Start(request) => {
                 let request = request.clone();
@@ -141,32 +183,51 @@ impl Trigger {
             }
             Action::AlreadyStarted { execution_arn } => {
                 let execution_arn = execution_arn.clone();
-                self.repair(attempt, decision, execution_arn, &gathered, now).await
+                Ok(Step::Done(self.repair(attempt, decision, execution_arn, gathered, now)))
             }
             Action::Defer(Some(evidence)) | Action::Skip(Some(evidence)) if !self.dry_run => {
                 let evidence = evidence.clone();
                 self.keep(attempt, decision, evidence, gathered, now).await
             }
-            _ => Ok(Step::Done(self.emit(attempt.signal, decision, None, None))),
+            _ => Ok(Step::Done(Applied::decided(self.record_of(decision, None, None)))),
         }
     }
 
-    /// The model's ledger state and the pipeline's executions in its look-back window.
+    /// The model's ledger state, the pipeline's executions in its look-back
+    /// window and its declared parameters, read at once: they do not depend
+    /// on one another. A failure to read the declared parameters matters only
+    /// to a start, so it is kept, not returned.
     async fn gather(&self, model: &ModelPolicy, now: Timestamp) -> Result<Gathered, TriggerError> {
-        let (state, etag) = self.load(&model.name).await?;
-        let listed = self
-            .store
-            .recent_executions(&model.pipeline, now.minus(lookback(model)))
-            .await?;
+        let since = now.minus(lookback(model));
+        let declared = async {
+            if self.dry_run {
+                None
+            } else {
+                Some(self.store.declared_parameters(&model.pipeline).await)
+            }
+        };
+        let (ledger, listed, declared) = join3(
+            self.load(&model.name),
+            self.store.recent_executions(&model.pipeline, since),
+            declared,
+        )
+        .await;
+        let (state, etag) = ledger?;
+        let mut executions = executions_since(listed?, since);
+        // The listing was read at the same time as the ledger, so it may
+        // predate a start the ledger already records: count that start too.
+        executions.extend(state.recorded_starts(since, &executions));
         Ok(Gathered {
             state,
             etag,
-            executions: executions_since(listed, now.minus(lookback(model))),
+            executions,
+            declared,
         })
     }
 
-    /// Claims the trigger (unless the claim is already this invocation's own),
-    /// starts the pipeline with the derived token, and records the start.
+    /// Claims the trigger (unless the claim is already this invocation's own)
+    /// and starts the pipeline with the derived token; the start's record is
+    /// written by `Trigger::finish`, together with the audit record.
     async fn start(
         &self,
         attempt: &Attempt<'_>,
@@ -176,8 +237,11 @@ impl Trigger {
         seen: &mut Seen,
     ) -> Result<Step, TriggerError> {
         let model = attempt.model;
-        let own_claim = gathered.state.claimed_by(&attempt.dedupe_key, &attempt.claimant);
-        request.retain_declared(&self.store.declared_parameters(&model.pipeline).await?);
+        let declared = match gathered.declared.take() {
+            Some(declared) => declared?,
+            None => self.store.declared_parameters(&model.pipeline).await?,
+        };
+        request.retain_declared(&declared);
         seen.parameters.clone_from(&request.parameters);
         let consumed: Vec<TriggerId> = gathered.state.evidence.iter().map(|e| e.trigger_id.clone()).collect();
         let key = TriggerKey {
@@ -185,18 +249,19 @@ impl Trigger {
             trigger_id: &decision.trigger_id,
             token: &request.client_request_token,
         };
-        if !own_claim {
-            gathered.state.prune(now);
-            gathered.state.claim(key, &attempt.claimant, now);
-            if self
-                .ledger
-                .store(&model.name, &gathered.state, gathered.etag.as_ref())
-                .await?
-                == Write::Conflict
-            {
-                return Ok(Step::Again);
+        let base = if gathered.state.claimed_by(&attempt.dedupe_key, &attempt.claimant) {
+            Some((gathered.state, gathered.etag))
+        } else {
+            let mut state = gathered.state;
+            state.prune(now);
+            state.claim(key, &attempt.claimant, now);
+            match self.ledger.store(&model.name, &state, gathered.etag.as_ref()).await? {
+                Write::Conflict => return Ok(Step::Again),
+                Write::Written(Some(etag)) => Some((state, Some(etag))),
+                // The new version is not known: the record reads the document first.
+                Write::Written(None) => None,
             }
-        }
+        };
         let execution_arn = match self.store.start(&request).await {
             Ok(arn) => arn,
             Err(error) => {
@@ -204,47 +269,51 @@ impl Trigger {
                 return Err(error);
             }
         };
-        self.update(&model.name, |state| {
-            state.record_start(key, &execution_arn, now, &consumed)
-        })
-        .await?;
-        Ok(Step::Done(self.emit(
-            attempt.signal,
-            decision,
-            None,
-            Some(execution_arn),
-        )))
+        let start = StartRecord {
+            model: model.name.clone(),
+            dedupe_key: attempt.dedupe_key.clone(),
+            trigger_id: decision.trigger_id.clone(),
+            token: request.client_request_token,
+            execution_arn: execution_arn.clone(),
+            at: now,
+            consumed,
+            base,
+        };
+        let record = self.record_of(decision, None, Some(execution_arn));
+        Ok(Step::Done(Applied {
+            record,
+            start: Some(Box::new(start)),
+        }))
     }
 
     /// An execution carrying this trigger's display name, which the ledger
     /// never recorded (the process died, or the write recording it failed):
-    /// the start happened. Record it now so the ledger is consistent.
-    async fn repair(
+    /// the start happened. It is recorded now, so the ledger is consistent.
+    fn repair(
         &self,
         attempt: &Attempt<'_>,
         decision: Decision,
         execution_arn: String,
-        gathered: &Gathered,
+        gathered: Gathered,
         now: Timestamp,
-    ) -> Result<Step, TriggerError> {
-        if gathered.state.execution_for(&attempt.dedupe_key).is_none() {
-            let token = key::client_request_token(&attempt.model.pipeline, &attempt.dedupe_key);
-            let key = TriggerKey {
-                dedupe_key: &attempt.dedupe_key,
-                trigger_id: &decision.trigger_id,
-                token: &token,
-            };
-            self.update(&attempt.model.name, |state| {
-                state.record_start(key, &execution_arn, now, &[])
+    ) -> Applied {
+        let recorded = gathered.state.execution_for(&attempt.dedupe_key).is_some();
+        let start = (!recorded).then(|| {
+            Box::new(StartRecord {
+                model: attempt.model.name.clone(),
+                dedupe_key: attempt.dedupe_key.clone(),
+                trigger_id: decision.trigger_id.clone(),
+                token: key::client_request_token(&attempt.model.pipeline, &attempt.dedupe_key),
+                execution_arn: execution_arn.clone(),
+                at: now,
+                consumed: Vec::new(),
+                base: Some((gathered.state, gathered.etag)),
             })
-            .await?;
+        });
+        Applied {
+            record: self.record_of(decision, None, Some(execution_arn)),
+            start,
         }
-        Ok(Step::Done(self.emit(
-            attempt.signal,
-            decision,
-            None,
-            Some(execution_arn),
-        )))
     }
 
     /// Keeps the evidence of a deferred or skipped signal for a later start.
@@ -266,7 +335,22 @@ impl Trigger {
         {
             return Ok(Step::Again);
         }
-        Ok(Step::Done(self.emit(attempt.signal, decision, None, None)))
+        Ok(Step::Done(Applied::decided(self.record_of(decision, None, None))))
+    }
+
+    /// Records a start in the ledger: one conditional write on the document as
+    /// this invocation last saw it, or, when that lost a race or the version
+    /// is not known, a read-change-write redone on conflict. Evidence that
+    /// other deliveries kept meanwhile changed the version, so it is reread
+    /// and kept, never overwritten.
+    pub(crate) async fn record_start(&self, start: Box<StartRecord>) -> Result<(), TriggerError> {
+        if let Some((mut state, etag)) = start.base.clone() {
+            start.apply(&mut state);
+            if self.ledger.store(&start.model, &state, etag.as_ref()).await? != Write::Conflict {
+                return Ok(());
+            }
+        }
+        self.update(&start.model, |state| start.apply(state)).await
     }
 
     /// The model's ledger state and its version; an empty state when there is none yet.
@@ -282,7 +366,7 @@ impl Trigger {
         for _ in 0..MAX_LEDGER_ATTEMPTS {
             let (mut state, etag) = self.load(model).await?;
             change(&mut state);
-            if self.ledger.store(model, &state, etag.as_ref()).await? == Write::Written {
+            if self.ledger.store(model, &state, etag.as_ref()).await? != Write::Conflict {
                 return Ok(());
             }
         }

@@ -11,7 +11,7 @@ use crate::error::TriggerError;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use trigger_decision::{DedupeKey, Evidence, RequestToken, Span, Timestamp, TriggerId};
+use trigger_decision::{DedupeKey, Evidence, Execution, ExecutionStatus, RequestToken, Span, Timestamp, TriggerId};
 
 /// How long the ledger remembers a trigger: longer than any delivery path
 /// retries (Lambda async 6 h, EventBridge 24 h, SNS up to 23 days for
@@ -21,6 +21,9 @@ pub const TRIGGER_RETENTION: Span = Span::from_secs(30 * 86_400);
 /// The most evidence entries kept per model. Older ones are dropped first;
 /// one is enough to justify a scheduled start, the rest are for the record.
 pub const MAX_EVIDENCE: usize = 100;
+
+/// The status of a start the ledger records but SageMaker does not list (yet).
+pub const RECORDED: &str = "recorded";
 
 /// One trigger this project claimed for a model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -158,6 +161,27 @@ impl ModelState {
         self.evidence.retain(|evidence| evidence.at > horizon);
     }
 
+    /// The starts this document records since `since` that `listed` lacks,
+    /// as executions started when they were claimed. Their status is not
+    /// known (`recorded`): they count for the cooldown and the budget, never
+    /// as in flight.
+    pub fn recorded_starts(&self, since: Timestamp, listed: &[Execution]) -> Vec<Execution> {
+        self.triggers
+            .values()
+            .filter(|record| record.claimed_at >= since)
+            .filter_map(|record| {
+                let arn = record.execution_arn.as_deref()?;
+                let unlisted = !listed.iter().any(|execution| execution.arn == arn);
+                unlisted.then(|| Execution {
+                    arn: arn.to_string(),
+                    status: ExecutionStatus::Other(RECORDED.to_string()),
+                    started_at: record.claimed_at,
+                    display_name: None,
+                })
+            })
+            .collect()
+    }
+
     pub fn execution_for(&self, key: &DedupeKey) -> Option<&str> {
         self.triggers
             .get(key)
@@ -172,7 +196,8 @@ pub struct ETag(pub String);
 /// The result of a conditional write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Write {
-    Written,
+    /// Written; the new version, when the store said it.
+    Written(Option<ETag>),
     /// Someone else wrote first; read again and redo the change.
     Conflict,
 }
@@ -327,6 +352,38 @@ mod tests {
         }
         assert_eq!(state.evidence.len(), MAX_EVIDENCE);
         assert_eq!(state.evidence[0].at, Timestamp(5));
+    }
+
+    #[test]
+    fn recorded_starts_the_listing_lacks_count_as_started_when_claimed() {
+        let mut state = ModelState::default();
+        let (listed, unlisted, old, claimed) = (
+            Ids::of("listed"),
+            Ids::of("unlisted"),
+            Ids::of("old"),
+            Ids::of("claimed"),
+        );
+        state.record_start(listed.key(), "arn:listed", Timestamp(5_000), &[]);
+        state.record_start(unlisted.key(), "arn:unlisted", Timestamp(6_000), &[]);
+        state.record_start(old.key(), "arn:old", Timestamp(1_000), &[]);
+        state.claim(claimed.key(), "invocation-1", Timestamp(7_000));
+        let listing = [Execution {
+            arn: "arn:listed".into(),
+            status: ExecutionStatus::Succeeded,
+            started_at: Timestamp(5_001),
+            display_name: None,
+        }];
+        let recorded = state.recorded_starts(Timestamp(2_000), &listing);
+        assert_eq!(
+            recorded,
+            [Execution {
+                arn: "arn:unlisted".into(),
+                status: ExecutionStatus::Other(RECORDED.into()),
+                started_at: Timestamp(6_000),
+                display_name: None,
+            }]
+        );
+        assert!(!recorded[0].status.is_in_flight());
     }
 
     #[test]

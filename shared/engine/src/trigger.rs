@@ -4,6 +4,7 @@
 //! decision in the audit trail and writes its log line.
 
 use crate::audit::{AuditRecord, DecisionLog, SeenHistory, NO_MODEL};
+use crate::claim::Applied;
 use crate::clock::Clock;
 use crate::error::TriggerError;
 use crate::ledger::Ledger;
@@ -12,6 +13,7 @@ use crate::policy::PolicySource;
 use crate::record::{DecisionRecord, Response};
 use crate::reports::ReportReader;
 use crate::store::PipelineStore;
+use futures_util::future::join;
 use std::sync::Arc;
 use trigger_decision::{
     key, route, Decision, DedupeKey, Outcome, Path, Policy, Reason, Route, Signal, Span, Timestamp,
@@ -99,20 +101,49 @@ impl Trigger {
             Route::Models(models) => models,
             Route::Unmatched(decision) => {
                 tracing::warn!(signal = %signal.summary(), "no model in the policy is bound to this signal");
-                let record = self.emit(signal, decision, None, None);
-                self.audit(Some(signal), &record, &policy.sha256, Seen::default(), None)
-                    .await?;
+                let applied = Applied {
+                    record: self.record_of(decision, None, None),
+                    start: None,
+                };
+                let record = self.finish(signal, applied, &policy.sha256, Seen::default()).await?;
                 return Ok(vec![record]);
             }
         };
         let mut records = Vec::with_capacity(models.len());
         for model in models {
             let mut seen = Seen::default();
-            let record = self.decide_for(signal, model, &mut seen).await?;
-            self.audit(Some(signal), &record, &policy.sha256, seen, None).await?;
-            records.push(record);
+            let applied = self.decide_for(signal, model, &mut seen).await?;
+            records.push(self.finish(signal, applied, &policy.sha256, seen).await?);
         }
         Ok(records)
+    }
+
+    /// Logs the decision and writes its audit record. A start's record in the
+    /// ledger and its audit record do not depend on each other, so they are
+    /// written at once; the decision log line follows the ledger's record, as
+    /// it follows the decision everywhere else.
+    async fn finish(
+        &self,
+        signal: &Signal,
+        applied: Applied,
+        policy_sha256: &str,
+        seen: Seen,
+    ) -> Result<DecisionRecord, TriggerError> {
+        let Applied { record, start } = applied;
+        let audit = self.audit(Some(signal), &record, policy_sha256, seen, None);
+        match start {
+            None => {
+                self.log(signal, &record);
+                audit.await?;
+            }
+            Some(start) => {
+                let (recorded, audited) = join(self.record_start(start), audit).await;
+                recorded?;
+                self.log(signal, &record);
+                audited?;
+            }
+        }
+        Ok(record)
     }
 
     /// The decision for a valid input that carries no signal, such as a
@@ -141,10 +172,10 @@ impl Trigger {
         Ok(record)
     }
 
-    /// Turns a decision into its record and writes the decision log line.
-    pub(crate) fn emit(
+    /// A decision's record, with the outcome it ended in when that is not its
+    /// own (a dry run), and the execution it started or found.
+    pub(crate) fn record_of(
         &self,
-        signal: &Signal,
         decision: Decision,
         outcome: Option<Outcome>,
         execution_arn: Option<String>,
@@ -157,16 +188,19 @@ impl Trigger {
             ),
             _ => (decision.reason, decision.detail),
         };
-        let record = DecisionRecord {
+        DecisionRecord {
             model: decision.model,
             outcome,
             reason,
             detail,
             trigger_id: decision.trigger_id,
             execution_arn,
-        };
-        write_log_line(decision_log_line(&record, signal, self.clock.now()));
-        record
+        }
+    }
+
+    /// Writes the decision log line.
+    fn log(&self, signal: &Signal, record: &DecisionRecord) {
+        write_log_line(decision_log_line(record, signal, self.clock.now()));
     }
 
     /// Writes the decision's audit record; nothing in a dry run, which writes nothing.

@@ -117,7 +117,8 @@ async fn a_claim_left_by_a_dead_process_holds_others_off_for_its_lease_then_is_t
         token: &token,
     };
     left.claim(claimed, "a-process-that-died", NOW);
-    assert_eq!(memory.ledger.store(MODEL, &left, None).await.unwrap(), Write::Written);
+    let written = memory.ledger.store(MODEL, &left, None).await.unwrap();
+    assert!(matches!(written, Write::Written(_)), "{written:?}");
 
     let error = trigger.handle(&signal).await.expect_err("a fresh claim is held");
     assert_eq!(error.error_type(), "Transient", "{error}");
@@ -253,4 +254,32 @@ async fn a_throttled_start_releases_its_claim_and_the_redelivery_starts_once() {
         .map(|request| request.client_request_token.to_string())
         .collect();
     assert_eq!(tokens.len(), 1, "every start attempt carried one token");
+}
+
+/// The ledger and the listing are read at the same time, so the listing may
+/// predate a start that the ledger already records (another trigger of the
+/// model started and recorded between the two reads). That start still
+/// holds a second one off inside the cooldown.
+#[tokio::test]
+async fn a_start_the_ledger_records_but_the_listing_does_not_show_yet_holds_off_a_second_start() {
+    let (memory, trigger) = setup();
+    let earlier = alarm(30).dedupe_key();
+    let (trigger_id, token) = (key::trigger_id(&earlier), key::client_request_token(PIPELINE, &earlier));
+    let mut recorded = ModelState::default();
+    let started = TriggerKey {
+        dedupe_key: &earlier,
+        trigger_id: &trigger_id,
+        token: &token,
+    };
+    recorded.record_start(started, "arn:not-listed-yet", NOW.minus(Span::from_secs(60)), &[]);
+    memory.ledger.store(MODEL, &recorded, None).await.unwrap();
+
+    let decision = single(trigger.handle(&alarm(1)).await);
+    assert_eq!(
+        (decision.outcome, decision.reason.as_str()),
+        (Outcome::Deferred, "cooldown"),
+        "{}",
+        decision.detail
+    );
+    assert_eq!(memory.store.start_requests().len(), 0);
 }

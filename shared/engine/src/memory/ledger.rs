@@ -178,7 +178,7 @@ impl MemoryLedger {
         documents.last_version += 1;
         let version = documents.last_version;
         documents.by_model.insert(model.to_string(), (bytes, version));
-        Write::Written
+        Write::Written(Some(etag(version)))
     }
 }
 
@@ -242,7 +242,7 @@ impl Ledger for MemoryLedger {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
     use trigger_decision::{key, DedupeKey, Evidence, Timestamp};
@@ -262,21 +262,21 @@ mod tests {
         let ledger = MemoryLedger::new();
         assert_eq!(ledger.load("m").await.unwrap(), None);
         // If-None-Match: * on a new document writes it; again, it conflicts.
-        assert_eq!(
-            ledger.store("m", &with_evidence("a"), None).await.unwrap(),
-            Write::Written
-        );
+        let Write::Written(Some(written)) = ledger.store("m", &with_evidence("a"), None).await.unwrap() else {
+            panic!("a new document is written, and its version told")
+        };
         assert_eq!(
             ledger.store("m", &with_evidence("b"), None).await.unwrap(),
             Write::Conflict
         );
         let (state, first) = ledger.load("m").await.unwrap().unwrap();
         assert_eq!(state, with_evidence("a"));
+        assert_eq!(first, written, "a write's version is the one a read then sees");
         // If-Match with the version read writes; with an older one, it conflicts.
-        assert_eq!(
+        assert!(matches!(
             ledger.store("m", &with_evidence("c"), Some(&first)).await.unwrap(),
-            Write::Written
-        );
+            Write::Written(Some(_))
+        ));
         assert_eq!(
             ledger.store("m", &with_evidence("d"), Some(&first)).await.unwrap(),
             Write::Conflict
