@@ -14,6 +14,7 @@ use futures_util::future::join3;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::PoisonError;
 use trigger_decision::{
     decide, key, lookback, precheck, Action, Decision, DedupeKey, Evidence, Execution, History, ModelPolicy, Outcome,
     RequestToken, Signal, Span, StartRequest, Timestamp, TriggerId,
@@ -189,7 +190,15 @@ impl Trigger {
                 let evidence = evidence.clone();
                 self.keep(attempt, decision, evidence, gathered, now).await
             }
-            _ => Ok(Step::Done(Applied::decided(self.record_of(decision, None, None)))),
+            _ => {
+                // A claim of this invocation's that landed unanswered, for a
+                // decision that is no longer a start, would hold every other
+                // trigger of the model off until its lease ran out.
+                if own_claim {
+                    self.release_claim(&attempt.model.name, &attempt.dedupe_key).await;
+                }
+                Ok(Step::Done(Applied::decided(self.record_of(decision, None, None))))
+            }
         }
     }
 
@@ -213,7 +222,7 @@ impl Trigger {
         )
         .await;
         let (state, etag) = ledger?;
-        let mut executions = executions_since(listed?, since);
+        let mut executions = self.executions_since(listed?, since, now);
         // The listing was read at the same time as the ledger, so it may
         // predate a start the ledger already records: count that start too.
         executions.extend(state.recorded_starts(since, &executions));
@@ -316,7 +325,9 @@ impl Trigger {
         }
     }
 
-    /// Keeps the evidence of a deferred or skipped signal for a later start.
+    /// Keeps the evidence of a deferred or skipped signal for a later start,
+    /// and releases, in the same write, a claim of this invocation's that
+    /// landed unanswered (see `attempt`).
     async fn keep(
         &self,
         attempt: &Attempt<'_>,
@@ -325,8 +336,13 @@ impl Trigger {
         mut gathered: Gathered,
         now: Timestamp,
     ) -> Result<Step, TriggerError> {
+        let own_claim = gathered.state.claimed_by(&attempt.dedupe_key, &attempt.claimant);
+        if own_claim {
+            gathered.state.release(&attempt.dedupe_key);
+        }
         gathered.state.prune(now);
-        if gathered.state.keep_evidence(evidence)
+        let kept = gathered.state.keep_evidence(evidence);
+        if (kept || own_claim)
             && self
                 .ledger
                 .store(&attempt.model.name, &gathered.state, gathered.etag.as_ref())
@@ -376,28 +392,36 @@ impl Trigger {
         ))
     }
 
-    /// Best effort: lets a retry claim again at once after a failed start. If
-    /// this fails too, the claim's lease runs out and a later retry takes over.
+    /// Best effort: drops a claim that led to no start (the start failed, or
+    /// the decision changed), so that a retry or another trigger may go ahead
+    /// at once. If this fails too, the claim's lease runs out instead.
     async fn release_claim(&self, model: &str, dedupe_key: &DedupeKey) {
         if let Err(error) = self.update(model, |state| state.release(dedupe_key)).await {
-            tracing::warn!(%error, model, "could not release the claim after a failed start; it expires with its lease");
+            tracing::warn!(%error, model, "could not release a claim that led to no start; it expires with its lease");
         }
     }
-}
 
-/// The executions `decide` sees: those listed with a start time at or after
-/// `since` (not every endpoint honours the listing's lower bound).
-fn executions_since(listed: Vec<ListedExecution>, since: Timestamp) -> Vec<Execution> {
-    listed
-        .into_iter()
-        .filter_map(|listed| {
-            let started_at = listed.started_at.filter(|started| *started >= since)?;
-            Some(Execution {
-                arn: listed.arn,
-                status: listed.status,
-                started_at,
-                display_name: listed.display_name,
+    /// The executions `decide` sees: those listed as started at or after
+    /// `since` (not every endpoint honours the listing's lower bound). One
+    /// listed without a start time is taken as started when this process
+    /// first saw it (`now` at the first listing): it cost a training run like
+    /// any other, so the budget and the cooldown count it.
+    fn executions_since(&self, listed: Vec<ListedExecution>, since: Timestamp, now: Timestamp) -> Vec<Execution> {
+        let mut first_seen = self.first_seen.lock().unwrap_or_else(PoisonError::into_inner);
+        listed
+            .into_iter()
+            .filter_map(|listed| {
+                let started_at = match listed.started_at {
+                    Some(started_at) => started_at,
+                    None => *first_seen.entry(listed.arn.clone()).or_insert(now),
+                };
+                (started_at >= since).then_some(Execution {
+                    arn: listed.arn,
+                    status: listed.status,
+                    started_at,
+                    display_name: listed.display_name,
+                })
             })
-        })
-        .collect()
+            .collect()
+    }
 }

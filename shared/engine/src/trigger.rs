@@ -14,7 +14,8 @@ use crate::record::{DecisionRecord, Response};
 use crate::reports::ReportReader;
 use crate::store::PipelineStore;
 use futures_util::future::join;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use trigger_decision::{
     key, route, Decision, DedupeKey, Outcome, Path, Policy, Reason, Route, Signal, Span, Timestamp,
 };
@@ -51,6 +52,8 @@ pub struct Trigger {
     pub dry_run: bool,
     /// How long to wait for another invocation's fresh claim before giving up with `Transient`.
     pub claim_wait: Span,
+    /// When this process first listed each execution that had no start time, by ARN.
+    pub(crate) first_seen: Mutex<HashMap<String, Timestamp>>,
 }
 
 /// What a decision saw and passed on, for its audit record.
@@ -71,6 +74,7 @@ impl Trigger {
             clock: parts.clock,
             dry_run,
             claim_wait: DEFAULT_CLAIM_WAIT,
+            first_seen: Mutex::default(),
         }
     }
 

@@ -12,10 +12,10 @@
 
 mod common;
 
-use common::{alarm, setup, single, MODEL, NOW, PIPELINE};
+use common::{alarm, setup, setup_with, single, MODEL, NOW, PIPELINE, POLICY};
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use trigger_decision::{key, Outcome, Span};
+use trigger_decision::{key, ExecutionStatus, Outcome, Span};
 use trigger_engine::ledger::{TriggerKey, Write};
 use trigger_engine::memory::{StoreCall, StoreFault, WriteFault};
 use trigger_engine::{Clock, Ledger, ModelState, CLAIM_LEASE};
@@ -282,4 +282,65 @@ async fn a_start_the_ledger_records_but_the_listing_does_not_show_yet_holds_off_
         decision.detail
     );
     assert_eq!(memory.store.start_requests().len(), 0);
+}
+
+/// The claim write landed but its answer was lost, and before the invocation
+/// read the ledger again an execution of the pipeline appeared: the decision
+/// is no longer a start (the execution is in flight). The claim it left is
+/// released with the evidence it keeps, instead of holding every other
+/// trigger of the model off until its lease runs out.
+#[tokio::test]
+async fn a_claim_that_landed_unanswered_is_released_when_the_reread_decision_is_no_longer_a_start() {
+    let (memory, trigger) = setup();
+    let store = memory.store.clone();
+    memory
+        .ledger
+        .fail_write_then(1, WriteFault::LandsThenConflict, move || {
+            store.add_execution(PIPELINE, ExecutionStatus::Executing, Some(NOW));
+        });
+    let decision = single(trigger.handle(&alarm(1)).await);
+    assert_eq!(
+        (decision.outcome, decision.reason.as_str()),
+        (Outcome::Deferred, "in-flight"),
+        "{}",
+        decision.detail
+    );
+    let state = memory.ledger.state(MODEL).unwrap();
+    assert!(
+        !state.triggers.contains_key(&alarm(1).dedupe_key()),
+        "the claim was left: {:?}",
+        state.triggers
+    );
+    assert!(!state.fresh_claim(memory.clock.now(), CLAIM_LEASE));
+    assert!(
+        state.evidence.iter().any(|kept| kept.trigger_id == decision.trigger_id),
+        "the evidence is kept"
+    );
+    assert_eq!(memory.store.start_requests().len(), 0);
+}
+
+/// SageMaker may list an execution without its start time. It cost a
+/// training run like any other, so the budget counts it, from when this
+/// process first saw it; once that is outside the window, it no longer counts.
+#[tokio::test]
+async fn executions_listed_without_a_start_time_count_against_the_budget_from_when_first_seen() {
+    let policy = POLICY.replace("cooldown = \"6h\"", "cooldown = \"0s\"\nmax_starts = \"1/1d\"");
+    let (memory, trigger) = setup_with(&policy);
+    memory.store.add_execution(PIPELINE, ExecutionStatus::Succeeded, None);
+    let decision = single(trigger.handle(&alarm(1)).await);
+    assert_eq!(
+        (decision.outcome, decision.reason.as_str()),
+        (Outcome::Deferred, "budget"),
+        "{}",
+        decision.detail
+    );
+    // A day after it was first seen it has left the budget's window; a fresh alarm starts.
+    memory.clock.advance(Span::from_secs(86_400));
+    let a_day_later = single(trigger.handle(&alarm(1 - 24 * 60)).await);
+    assert_eq!(
+        (a_day_later.outcome, a_day_later.reason.as_str()),
+        (Outcome::Started, "alarm"),
+        "{}",
+        a_day_later.detail
+    );
 }
