@@ -10,7 +10,7 @@ use crate::ledger::{ETag, ModelState, TriggerKey, Write};
 use crate::record::DecisionRecord;
 use crate::store::ListedExecution;
 use crate::trigger::{Seen, Trigger};
-use futures_util::future::join3;
+use futures_util::future::join;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -53,16 +53,19 @@ struct Attempt<'a> {
     claimant: String,
 }
 
-/// What one attempt read, all at once: the model's ledger state and its
-/// version, the pipeline's recent executions, and (unless in a dry run) the
-/// parameters its definition declares, which only a start needs.
+/// What one attempt read, both at once: the model's ledger state and its
+/// version, and the pipeline's recent executions.
 #[derive(Debug)]
 struct Gathered {
     state: ModelState,
     etag: Option<ETag>,
     executions: Vec<Execution>,
-    declared: Option<Result<Vec<String>, TriggerError>>,
 }
+
+/// The ledger document a claim left, and its version: the document as this
+/// invocation wrote (or, for a claim of its own, read) it, or `None` when its
+/// version is not known.
+type Claimed = Option<(ModelState, Option<ETag>)>;
 
 /// How an attempt ended.
 #[derive(Debug)]
@@ -202,23 +205,13 @@ impl Trigger {
         }
     }
 
-    /// The model's ledger state, the pipeline's executions in its look-back
-    /// window and its declared parameters, read at once: they do not depend
-    /// on one another. A failure to read the declared parameters matters only
-    /// to a start, so it is kept, not returned.
+    /// The model's ledger state and the pipeline's executions in its
+    /// look-back window, read at once: neither depends on the other.
     async fn gather(&self, model: &ModelPolicy, now: Timestamp) -> Result<Gathered, TriggerError> {
         let since = now.minus(lookback(model));
-        let declared = async {
-            if self.dry_run {
-                None
-            } else {
-                Some(self.store.declared_parameters(&model.pipeline).await)
-            }
-        };
-        let (ledger, listed, declared) = join3(
+        let (ledger, listed) = join(
             self.load(&model.name),
             self.store.recent_executions(&model.pipeline, since),
-            declared,
         )
         .await;
         let (state, etag) = ledger?;
@@ -230,47 +223,46 @@ impl Trigger {
             state,
             etag,
             executions,
-            declared,
         })
     }
 
-    /// Claims the trigger (unless the claim is already this invocation's own)
-    /// and starts the pipeline with the derived token; the start's record is
-    /// written by `Trigger::finish`, together with the audit record.
+    /// Claims the trigger (unless the claim is already this invocation's own),
+    /// reading the pipeline's declared parameters meanwhile, and starts the
+    /// pipeline with the derived token; the start's record is written by
+    /// `Trigger::finish`, together with the audit record.
     async fn start(
         &self,
         attempt: &Attempt<'_>,
         (decision, mut request): (Decision, StartRequest),
-        mut gathered: Gathered,
+        gathered: Gathered,
         now: Timestamp,
         seen: &mut Seen,
     ) -> Result<Step, TriggerError> {
         let model = attempt.model;
-        let declared = match gathered.declared.take() {
-            Some(declared) => declared?,
-            None => self.store.declared_parameters(&model.pipeline).await?,
-        };
-        request.retain_declared(&declared);
-        seen.parameters.clone_from(&request.parameters);
         let consumed: Vec<TriggerId> = gathered.state.evidence.iter().map(|e| e.trigger_id.clone()).collect();
         let key = TriggerKey {
             dedupe_key: &attempt.dedupe_key,
             trigger_id: &decision.trigger_id,
             token: &request.client_request_token,
         };
-        let base = if gathered.state.claimed_by(&attempt.dedupe_key, &attempt.claimant) {
-            Some((gathered.state, gathered.etag))
-        } else {
-            let mut state = gathered.state;
-            state.prune(now);
-            state.claim(key, &attempt.claimant, now);
-            match self.ledger.store(&model.name, &state, gathered.etag.as_ref()).await? {
-                Write::Conflict => return Ok(Step::Again),
-                Write::Written(Some(etag)) => Some((state, Some(etag))),
-                // The new version is not known: the record reads the document first.
-                Write::Written(None) => None,
+        // The claim and the declared parameters do not depend on each other.
+        let (claimed, declared) = join(
+            self.claim(attempt, key, gathered, now),
+            self.store.declared_parameters(&model.pipeline),
+        )
+        .await;
+        let Some(base) = claimed? else {
+            return Ok(Step::Again);
+        };
+        let declared = match declared {
+            Ok(declared) => declared,
+            Err(error) => {
+                self.release_claim(&model.name, &attempt.dedupe_key).await;
+                return Err(error);
             }
         };
+        request.retain_declared(&declared);
+        seen.parameters.clone_from(&request.parameters);
         let execution_arn = match self.store.start(&request).await {
             Ok(arn) => arn,
             Err(error) => {
@@ -293,6 +285,36 @@ impl Trigger {
             record,
             start: Some(Box::new(start)),
         }))
+    }
+
+    /// Writes the claim on `key` into the document `gathered` read, unless the
+    /// claim there is already this invocation's own. `None` when the write
+    /// lost a race; else the document as claimed (see `Claimed`).
+    async fn claim(
+        &self,
+        attempt: &Attempt<'_>,
+        key: TriggerKey<'_>,
+        gathered: Gathered,
+        now: Timestamp,
+    ) -> Result<Option<Claimed>, TriggerError> {
+        if gathered.state.claimed_by(&attempt.dedupe_key, &attempt.claimant) {
+            return Ok(Some(Some((gathered.state, gathered.etag))));
+        }
+        let mut state = gathered.state;
+        state.prune(now);
+        state.claim(key, &attempt.claimant, now);
+        Ok(
+            match self
+                .ledger
+                .store(&attempt.model.name, &state, gathered.etag.as_ref())
+                .await?
+            {
+                Write::Conflict => None,
+                Write::Written(Some(etag)) => Some(Some((state, Some(etag)))),
+                // The new version is not known: the record reads the document first.
+                Write::Written(None) => Some(None),
+            },
+        )
     }
 
     /// An execution carrying this trigger's display name, which the ledger

@@ -344,3 +344,28 @@ async fn executions_listed_without_a_start_time_count_against_the_budget_from_wh
         a_day_later.detail
     );
 }
+
+/// The declared parameters are read while the claim is written. When that
+/// read fails the start cannot be made as asked: the claim is released, the
+/// delivery is `Transient`, and the redelivery starts once.
+#[tokio::test]
+async fn a_failed_read_of_the_declared_parameters_releases_the_claim_written_meanwhile() {
+    let (memory, trigger) = setup();
+    memory.store.fail(StoreCall::Describe, 1, 1, StoreFault::Transient);
+    let error = trigger
+        .handle(&alarm(1))
+        .await
+        .expect_err("the parameters could not be read");
+    assert_eq!(error.error_type(), "Transient", "{error}");
+    assert_eq!(memory.store.start_requests().len(), 0);
+    let state = memory.ledger.state(MODEL).unwrap();
+    assert!(
+        !state.triggers.contains_key(&alarm(1).dedupe_key()),
+        "{:?}",
+        state.triggers
+    );
+
+    let decision = single(trigger.handle(&alarm(1)).await);
+    assert_eq!(decision.outcome, Outcome::Started);
+    assert_eq!(memory.store.starts(), 1);
+}
