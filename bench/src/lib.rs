@@ -248,7 +248,7 @@ pub fn assess_drift(scenario: &DriftScenario) -> Option<Assessment> {
 }
 
 /// How many features, and buckets (or categories) per feature, the wide
-/// drift benchmarks compare: the size issue 3 sets the 5 ms target for.
+/// drift benchmarks compare: the size the 5 ms target is set for.
 pub const WIDE_FEATURES: usize = 1_000;
 pub const WIDE_BUCKETS: usize = 10;
 
@@ -310,7 +310,7 @@ fn wide_categorical(index: usize, categories: usize, shifted: bool) -> FeatureDi
     FeatureDistribution::Categorical(Categorical { counts })
 }
 
-/// Every measure issue 3 names, for every feature the two sides share: for a
+/// Every measure the drift policy offers, for every feature the two sides share: for a
 /// numerical feature simple and robust L-infinity, PSI, Jensen-Shannon,
 /// Wasserstein and chi-square; for a categorical one L-infinity, PSI,
 /// Jensen-Shannon and chi-square; then Benjamini-Hochberg over the

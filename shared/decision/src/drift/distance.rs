@@ -9,7 +9,7 @@
 //! every point mass, and every measure below is computed exactly for that
 //! shape rather than by sampling it.
 //!
-//! Invariants, which the lead's drift policy relies on:
+//! Invariants, which the drift policy (`drift::assess`) relies on:
 //! - every function returns a `Distance` whose `value` is finite and >= 0,
 //!   and whose `p_value`, when set, is in [0, 1]: never NaN, never a panic,
 //!   never a loop that depends on the data's values;
@@ -18,8 +18,10 @@
 //!   `note` from [`note`] that says why;
 //! - the distance of a distribution to itself is exactly 0 for every method.
 //!
-//! Statistical conventions follow DOMAIN.md: Deequ's robust L-infinity,
-//! Evidently's Wasserstein normalised by the baseline standard deviation, and
+//! Statistical conventions follow the tools users already compare with:
+//! Deequ's (and so Model Monitor's) robust L-infinity, `max(0, linf -
+//! c_alpha * sqrt((n+m)/(n*m)))` with c_alpha about 1.8, Evidently's
+//! Wasserstein normalised by the baseline standard deviation, and
 //! chi-square homogeneity computed here (statrs' `chisquare` test needs equal
 //! totals and divides by zero on an empty expected bin, so only its
 //! `ChiSquared` distribution is used).
