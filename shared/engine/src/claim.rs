@@ -80,9 +80,9 @@ enum Step {
 /// A decision, applied but for the ledger's record of a start, which is
 /// written together with the decision's audit record (`Trigger::finish`).
 #[derive(Debug)]
-pub(crate) struct Applied {
-    pub(crate) record: DecisionRecord,
-    pub(crate) start: Option<Box<StartRecord>>,
+struct Applied {
+    record: DecisionRecord,
+    start: Option<Box<StartRecord>>,
 }
 
 impl Applied {
@@ -93,7 +93,7 @@ impl Applied {
 
 /// The ledger's record of an execution SageMaker accepted for a trigger.
 #[derive(Debug)]
-pub(crate) struct StartRecord {
+struct StartRecord {
     model: String,
     dedupe_key: DedupeKey,
     trigger_id: TriggerId,
@@ -120,14 +120,50 @@ impl StartRecord {
 }
 
 impl Trigger {
-    /// Decides `signal` for `model` and applies the decision exactly once,
-    /// but for the record of a start (see `Applied`).
+    /// Decides `signal` for `model`, applies the decision exactly once, logs
+    /// it and writes its audit record under the policy `policy_sha256`.
     pub(crate) async fn decide_for(
         &self,
         signal: &Signal,
         model: &ModelPolicy,
-        seen: &mut Seen,
-    ) -> Result<Applied, TriggerError> {
+        policy_sha256: &str,
+    ) -> Result<DecisionRecord, TriggerError> {
+        let mut seen = Seen::default();
+        let applied = self.apply(signal, model, &mut seen).await?;
+        self.finish(signal, applied, policy_sha256, seen).await
+    }
+
+    /// Logs the decision and writes its audit record. A start's record in the
+    /// ledger and its audit record do not depend on each other, so they are
+    /// written at once; the decision log line follows the ledger's record, as
+    /// it follows the decision everywhere else.
+    async fn finish(
+        &self,
+        signal: &Signal,
+        applied: Applied,
+        policy_sha256: &str,
+        seen: Seen,
+    ) -> Result<DecisionRecord, TriggerError> {
+        let Applied { record, start } = applied;
+        let audit = self.audit(Some(signal), &record, policy_sha256, seen, None);
+        match start {
+            None => {
+                self.log(signal, &record);
+                audit.await?;
+            }
+            Some(start) => {
+                let (recorded, audited) = join(self.record_start(start), audit).await;
+                recorded?;
+                self.log(signal, &record);
+                audited?;
+            }
+        }
+        Ok(record)
+    }
+
+    /// Decides `signal` for `model` and applies the decision exactly once,
+    /// but for the record of a start (see `Applied`).
+    async fn apply(&self, signal: &Signal, model: &ModelPolicy, seen: &mut Seen) -> Result<Applied, TriggerError> {
         let now = self.clock.now();
         if let Some(decision) = precheck(signal, model, now) {
             return Ok(Applied::decided(self.record_of(decision, None, None)));
@@ -381,7 +417,7 @@ impl Trigger {
     /// is not known, a read-change-write redone on conflict. Evidence that
     /// other deliveries kept meanwhile changed the version, so it is reread
     /// and kept, never overwritten.
-    pub(crate) async fn record_start(&self, start: Box<StartRecord>) -> Result<(), TriggerError> {
+    async fn record_start(&self, start: Box<StartRecord>) -> Result<(), TriggerError> {
         if let Some((mut state, etag)) = start.base.clone() {
             start.apply(&mut state);
             if self.ledger.store(&start.model, &state, etag.as_ref()).await? != Write::Conflict {

@@ -1,10 +1,9 @@
 //! The trigger: the parts it works through, and the gather–decide–apply loop
-//! for one signal. `claim` holds the exactly-once protocol each bound model's
-//! decision goes through; this module routes the signal, records every
-//! decision in the audit trail and writes its log line.
+//! for one signal. This module routes the signal to its models and holds what
+//! every decision goes through (its record, its log line, its audit record);
+//! `claim` holds the exactly-once protocol each bound model's decision takes.
 
 use crate::audit::{AuditRecord, DecisionLog, SeenHistory, NO_MODEL};
-use crate::claim::Applied;
 use crate::clock::Clock;
 use crate::error::TriggerError;
 use crate::ledger::Ledger;
@@ -13,7 +12,6 @@ use crate::policy::PolicySource;
 use crate::record::{DecisionRecord, Response};
 use crate::reports::ReportReader;
 use crate::store::PipelineStore;
-use futures_util::future::join;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use trigger_decision::{
@@ -105,49 +103,18 @@ impl Trigger {
             Route::Models(models) => models,
             Route::Unmatched(decision) => {
                 tracing::warn!(signal = %signal.summary(), "no model in the policy is bound to this signal");
-                let applied = Applied {
-                    record: self.record_of(decision, None, None),
-                    start: None,
-                };
-                let record = self.finish(signal, applied, &policy.sha256, Seen::default()).await?;
+                let record = self.record_of(decision, None, None);
+                self.log(signal, &record);
+                self.audit(Some(signal), &record, &policy.sha256, Seen::default(), None)
+                    .await?;
                 return Ok(vec![record]);
             }
         };
         let mut records = Vec::with_capacity(models.len());
         for model in models {
-            let mut seen = Seen::default();
-            let applied = self.decide_for(signal, model, &mut seen).await?;
-            records.push(self.finish(signal, applied, &policy.sha256, seen).await?);
+            records.push(self.decide_for(signal, model, &policy.sha256).await?);
         }
         Ok(records)
-    }
-
-    /// Logs the decision and writes its audit record. A start's record in the
-    /// ledger and its audit record do not depend on each other, so they are
-    /// written at once; the decision log line follows the ledger's record, as
-    /// it follows the decision everywhere else.
-    async fn finish(
-        &self,
-        signal: &Signal,
-        applied: Applied,
-        policy_sha256: &str,
-        seen: Seen,
-    ) -> Result<DecisionRecord, TriggerError> {
-        let Applied { record, start } = applied;
-        let audit = self.audit(Some(signal), &record, policy_sha256, seen, None);
-        match start {
-            None => {
-                self.log(signal, &record);
-                audit.await?;
-            }
-            Some(start) => {
-                let (recorded, audited) = join(self.record_start(start), audit).await;
-                recorded?;
-                self.log(signal, &record);
-                audited?;
-            }
-        }
-        Ok(record)
     }
 
     /// The decision for a valid input that carries no signal, such as a
@@ -203,7 +170,7 @@ impl Trigger {
     }
 
     /// Writes the decision log line.
-    fn log(&self, signal: &Signal, record: &DecisionRecord) {
+    pub(crate) fn log(&self, signal: &Signal, record: &DecisionRecord) {
         write_log_line(decision_log_line(record, signal, self.clock.now()));
     }
 
