@@ -87,7 +87,7 @@ async fn a_record_that_cannot_be_written_is_transient_and_the_retry_records_it()
     moto.create(&[PIPELINE], &ALL_PARAMETERS).await?;
     let mut trigger = moto.trigger(POLICY, false).await?;
     let s3 = moto.s3().await;
-    trigger.decision_log = Arc::new(S3DecisionLog::new(
+    trigger.parts.decision_log = Arc::new(S3DecisionLog::new(
         s3.clone(),
         S3Location::parse("s3://no-such-audit-bucket/ledger").unwrap(),
     ));
@@ -97,7 +97,7 @@ async fn a_record_that_cannot_be_written_is_transient_and_the_retry_records_it()
     assert!(error.to_string().contains("recording the decision"), "{error}");
 
     // The retry (with the trail reachable again) starts nothing new and records the answer.
-    trigger.decision_log = Arc::new(S3DecisionLog::new(s3.clone(), S3Location::parse(LEDGER).unwrap()));
+    trigger.parts.decision_log = Arc::new(S3DecisionLog::new(s3.clone(), S3Location::parse(LEDGER).unwrap()));
     let retried = alarm_trigger::handle(&trigger, &alarm).await?.decisions.remove(0);
     assert_eq!(retried.outcome, Outcome::AlreadyStarted);
     assert_eq!(moto.executions(PIPELINE).await?.len(), 1);

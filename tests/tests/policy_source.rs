@@ -40,22 +40,22 @@ async fn a_changed_policy_is_reloaded_and_a_bad_one_keeps_the_last_good() -> Res
     put_policy(&moto, POLICY).await?;
     let trigger = trigger(&moto, Duration::ZERO).await?;
     assert_eq!(trigger.policy().sha256, content_sha256(POLICY));
-    assert_eq!(trigger.policy.refresh().await, Refresh::Unchanged);
+    assert_eq!(trigger.parts.policy.refresh().await, Refresh::Unchanged);
 
     let second = format!("{POLICY}\n[[model]]\nname = \"churn\"\npipeline = \"churn-retrain\"\n");
     put_policy(&moto, &second).await?;
-    assert_eq!(trigger.policy.refresh().await, Refresh::Reloaded);
+    assert_eq!(trigger.parts.policy.refresh().await, Refresh::Reloaded);
     assert!(trigger.policy().model("churn").is_some());
     assert_eq!(trigger.policy().sha256, content_sha256(&second));
 
     put_policy(&moto, &second.replace("cooldown = \"6h\"", "cooldown = \"soon\"")).await?;
-    let Refresh::KeptLastGood(error) = trigger.policy.refresh().await else {
+    let Refresh::KeptLastGood(error) = trigger.parts.policy.refresh().await else {
         panic!("an invalid policy must keep the last good one")
     };
     assert!(error.contains("cooldown") && error.contains("\"soon\""), "{error}");
     assert_eq!(trigger.policy().sha256, content_sha256(&second));
     // The bad version is reported once, not on every check.
-    assert_eq!(trigger.policy.refresh().await, Refresh::Unchanged);
+    assert_eq!(trigger.parts.policy.refresh().await, Refresh::Unchanged);
     Ok(())
 }
 
@@ -66,7 +66,7 @@ async fn the_etag_is_not_checked_again_inside_the_interval() -> Result<()> {
     put_policy(&moto, POLICY).await?;
     let trigger = trigger(&moto, Duration::from_secs(3600)).await?;
     put_policy(&moto, &format!("{POLICY}\n")).await?;
-    assert_eq!(trigger.policy.refresh().await, Refresh::NotDue);
+    assert_eq!(trigger.parts.policy.refresh().await, Refresh::NotDue);
     assert_eq!(trigger.policy().sha256, content_sha256(POLICY));
     Ok(())
 }

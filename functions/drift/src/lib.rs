@@ -14,7 +14,13 @@ pub async fn handle(trigger: &Trigger, event: &Value) -> Result<Response, Trigge
     for input in inputs {
         match input {
             DriftInput::Report(request) => {
-                let signals = signals_for(&request, &trigger.policy(), trigger.reports.as_ref(), trigger.now()).await?;
+                let signals = signals_for(
+                    &request,
+                    &trigger.policy(),
+                    trigger.parts.reports.as_ref(),
+                    trigger.now(),
+                )
+                .await?;
                 decisions.extend(trigger.respond(&signals).await?.decisions);
             }
             DriftInput::NotAReport {

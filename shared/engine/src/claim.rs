@@ -164,7 +164,7 @@ impl Trigger {
     /// Decides `signal` for `model` and applies the decision exactly once,
     /// but for the record of a start (see `Applied`).
     async fn apply(&self, signal: &Signal, model: &ModelPolicy, seen: &mut Seen) -> Result<Applied, TriggerError> {
-        let now = self.clock.now();
+        let now = self.parts.clock.now();
         if let Some(decision) = precheck(signal, model, now) {
             return Ok(Applied::decided(self.record_of(decision, None, None)));
         }
@@ -177,7 +177,7 @@ impl Trigger {
         let deadline = now.plus(self.claim_wait);
         let mut first_attempt = true;
         loop {
-            if !std::mem::take(&mut first_attempt) && self.clock.now() >= deadline {
+            if !std::mem::take(&mut first_attempt) && self.parts.clock.now() >= deadline {
                 return Err(TriggerError::transient(
                     format!("deciding {} for model {}", signal.summary(), model.name),
                     "another invocation holds a fresh claim on this model's pipeline, or the ledger kept changing",
@@ -185,7 +185,7 @@ impl Trigger {
             }
             match self.attempt(&attempt, seen).await? {
                 Step::Done(applied) => return Ok(applied),
-                Step::Wait => self.clock.sleep(CLAIM_POLL).await,
+                Step::Wait => self.parts.clock.sleep(CLAIM_POLL).await,
                 Step::Again => {}
             }
         }
@@ -193,7 +193,7 @@ impl Trigger {
 
     /// Reads, decides and applies once.
     async fn attempt(&self, attempt: &Attempt<'_>, seen: &mut Seen) -> Result<Step, TriggerError> {
-        let now = self.clock.now();
+        let now = self.parts.clock.now();
         let gathered = self.gather(attempt.model, now).await?;
         let history = History {
             executions: &gathered.executions,
@@ -247,7 +247,7 @@ impl Trigger {
         let since = now.minus(lookback(model));
         let (ledger, listed) = join(
             self.load(&model.name),
-            self.store.recent_executions(&model.pipeline, since),
+            self.parts.store.recent_executions(&model.pipeline, since),
         )
         .await;
         let (state, etag) = ledger?;
@@ -284,7 +284,7 @@ impl Trigger {
         // The claim and the declared parameters do not depend on each other.
         let (claimed, declared) = join(
             self.claim(attempt, key, gathered, now),
-            self.store.declared_parameters(&model.pipeline),
+            self.parts.store.declared_parameters(&model.pipeline),
         )
         .await;
         let Some(base) = claimed? else {
@@ -299,7 +299,7 @@ impl Trigger {
         };
         request.retain_declared(&declared);
         seen.parameters.clone_from(&request.parameters);
-        let execution_arn = match self.store.start(&request).await {
+        let execution_arn = match self.parts.store.start(&request).await {
             Ok(arn) => arn,
             Err(error) => {
                 self.release_claim(&model.name, &attempt.dedupe_key).await;
@@ -341,6 +341,7 @@ impl Trigger {
         state.claim(key, &attempt.claimant, now);
         Ok(
             match self
+                .parts
                 .ledger
                 .store(&attempt.model.name, &state, gathered.etag.as_ref())
                 .await?
@@ -402,6 +403,7 @@ impl Trigger {
         let kept = gathered.state.keep_evidence(evidence);
         if (kept || own_claim)
             && self
+                .parts
                 .ledger
                 .store(&attempt.model.name, &gathered.state, gathered.etag.as_ref())
                 .await?
@@ -420,7 +422,7 @@ impl Trigger {
     async fn record_start(&self, start: Box<StartRecord>) -> Result<(), TriggerError> {
         if let Some((mut state, etag)) = start.base.clone() {
             start.apply(&mut state);
-            if self.ledger.store(&start.model, &state, etag.as_ref()).await? != Write::Conflict {
+            if self.parts.ledger.store(&start.model, &state, etag.as_ref()).await? != Write::Conflict {
                 return Ok(());
             }
         }
@@ -429,7 +431,7 @@ impl Trigger {
 
     /// The model's ledger state and its version; an empty state when there is none yet.
     async fn load(&self, model: &str) -> Result<(ModelState, Option<ETag>), TriggerError> {
-        Ok(match self.ledger.load(model).await? {
+        Ok(match self.parts.ledger.load(model).await? {
             Some((state, etag)) => (state, Some(etag)),
             None => (ModelState::default(), None),
         })
@@ -440,7 +442,7 @@ impl Trigger {
         for _ in 0..MAX_LEDGER_ATTEMPTS {
             let (mut state, etag) = self.load(model).await?;
             change(&mut state);
-            if self.ledger.store(model, &state, etag.as_ref()).await? != Write::Conflict {
+            if self.parts.ledger.store(model, &state, etag.as_ref()).await? != Write::Conflict {
                 return Ok(());
             }
         }

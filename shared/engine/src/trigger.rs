@@ -40,12 +40,7 @@ pub struct Parts {
 /// Everything a trigger function needs after cold start.
 #[derive(Debug)]
 pub struct Trigger {
-    pub policy: Arc<dyn PolicySource>,
-    pub store: Arc<dyn PipelineStore>,
-    pub ledger: Arc<dyn Ledger>,
-    pub decision_log: Arc<dyn DecisionLog>,
-    pub reports: Arc<dyn ReportReader>,
-    pub clock: Arc<dyn Clock>,
+    pub parts: Parts,
     /// Decide everything, start nothing, write nothing.
     pub dry_run: bool,
     /// How long to wait for another invocation's fresh claim before giving up with `Transient`.
@@ -64,12 +59,7 @@ pub(crate) struct Seen {
 impl Trigger {
     pub fn new(parts: Parts, dry_run: bool) -> Trigger {
         Trigger {
-            policy: parts.policy,
-            store: parts.store,
-            ledger: parts.ledger,
-            decision_log: parts.decision_log,
-            reports: parts.reports,
-            clock: parts.clock,
+            parts,
             dry_run,
             claim_wait: DEFAULT_CLAIM_WAIT,
             first_seen: Mutex::default(),
@@ -78,12 +68,12 @@ impl Trigger {
 
     /// The policy in force now.
     pub fn policy(&self) -> Arc<Policy> {
-        self.policy.current()
+        self.parts.policy.current()
     }
 
     /// The current instant, by the trigger's clock.
     pub fn now(&self) -> Timestamp {
-        self.clock.now()
+        self.parts.clock.now()
     }
 
     /// Decides decoded signals and collects the response; the common tail of every handler.
@@ -97,7 +87,7 @@ impl Trigger {
 
     /// Decides one signal for every model it is bound to.
     pub async fn handle(&self, signal: &Signal) -> Result<Vec<DecisionRecord>, TriggerError> {
-        self.policy.refresh().await;
+        self.parts.policy.refresh().await;
         let policy = self.policy();
         let models = match route(signal, &policy) {
             Route::Models(models) => models,
@@ -137,7 +127,7 @@ impl Trigger {
             trigger_id: key::trigger_id(&DedupeKey::new(input)),
             execution_arn: None,
         };
-        write_log_line(ignored_input_line(&record, path, input, self.clock.now()));
+        write_log_line(ignored_input_line(&record, path, input, self.parts.clock.now()));
         let sha256 = self.policy().sha256.clone();
         self.audit(None, &record, &sha256, Seen::default(), Some(path)).await?;
         Ok(record)
@@ -171,7 +161,7 @@ impl Trigger {
 
     /// Writes the decision log line.
     pub(crate) fn log(&self, signal: &Signal, record: &DecisionRecord) {
-        write_log_line(decision_log_line(record, signal, self.clock.now()));
+        write_log_line(decision_log_line(record, signal, self.parts.clock.now()));
     }
 
     /// Writes the decision's audit record; nothing in a dry run, which writes nothing.
@@ -186,7 +176,7 @@ impl Trigger {
         if self.dry_run {
             return Ok(());
         }
-        let at = self.clock.now();
+        let at = self.parts.clock.now();
         let audit = AuditRecord {
             time: at.to_string(),
             recorded_at: at,
@@ -208,6 +198,6 @@ impl Trigger {
             execution_arn: record.execution_arn.clone(),
             parameters: seen.parameters.into_iter().collect(),
         };
-        self.decision_log.record(&audit).await
+        self.parts.decision_log.record(&audit).await
     }
 }

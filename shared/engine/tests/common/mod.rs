@@ -4,7 +4,8 @@
 
 #![allow(dead_code, clippy::panic)]
 
-use trigger_decision::{AlarmChange, AlarmKind, AlarmState, Measurement, Path, Policy, Signal, Timestamp};
+use serde_json::Value;
+use trigger_decision::{Policy, Signal, Timestamp};
 use trigger_engine::memory::Memory;
 use trigger_engine::{DecisionRecord, Trigger, TriggerError};
 
@@ -12,7 +13,6 @@ use trigger_engine::{DecisionRecord, Trigger, TriggerError};
 pub const POLICY: &str = include_str!("../../../../tests/fixtures/policies/housing-price.toml");
 pub const MODEL: &str = "housing-price";
 pub const PIPELINE: &str = "housing-price-retrain";
-pub const ALARM: &str = "housing-price-mae-high";
 
 /// "Now" when each test begins: 2023-08-04T12:40:00Z.
 pub const NOW: Timestamp = Timestamp(1_691_152_800_000);
@@ -30,26 +30,16 @@ pub fn setup() -> (Memory, Trigger) {
     setup_with(POLICY)
 }
 
-/// The housing-price alarm moving into ALARM `minutes_ago` before `NOW`,
-/// delivered by its Lambda action.
+/// The housing-price alarm moving into ALARM `minutes_ago` before `NOW`, as
+/// its Lambda action delivers it: the fixture, its state time moved.
 pub fn alarm(minutes_ago: i64) -> Signal {
-    Signal::Alarm(AlarmChange {
-        alarm_name: ALARM.into(),
-        alarm_arn: None,
-        kind: AlarmKind::Metric,
-        state: AlarmState::Alarm,
-        previous_state: Some(AlarmState::Ok),
-        state_reason: "Threshold Crossed".into(),
-        state_changed_at: Timestamp(NOW.millis() - minutes_ago * 60_000),
-        measurement: Measurement {
-            metric: Some("mae".into()),
-            value: Some(16250.0),
-            threshold: Some(15000.0),
-            comparison: Some("GreaterThanThreshold".into()),
-        },
-        triggering_alarms: vec![],
-        path: Path::AlarmAction,
-    })
+    let mut event: Value = serde_json::from_str(include_str!(
+        "../../../../tests/fixtures/events/example-cloudwatch-alarm-metric.json"
+    ))
+    .unwrap_or_else(|error| panic!("the alarm fixture: {error}"));
+    let at = Timestamp(NOW.millis() - minutes_ago * 60_000);
+    event["alarmData"]["state"]["timestamp"] = Value::String(at.to_string());
+    trigger_events::alarm::decode(&event).unwrap_or_else(|error| panic!("the alarm fixture: {error}"))
 }
 
 /// The one decision of a delivery bound to one model.
