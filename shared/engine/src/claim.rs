@@ -102,10 +102,10 @@ struct StartRecord {
     at: Timestamp,
     /// The evidence the decision acted on, consumed by the start.
     consumed: Vec<TriggerId>,
-    /// The document as this invocation last wrote or read it, and its
-    /// version (`None`: there is none): the record is one conditional write
-    /// on it. `None` when the version is not known, and the document is read first.
-    base: Option<(ModelState, Option<ETag>)>,
+    /// The document as this invocation last wrote or read it, with its
+    /// version: the record is one conditional write on it. `None` when the
+    /// version is not known, and the document is read first.
+    base: Claimed,
 }
 
 impl StartRecord {
