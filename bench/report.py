@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Prints `make bench`'s one table: criterion's decode + decide medians per event shape,
 the cold-start harness's figures against the Python/boto3 reference, and the zipped size
-of each function package, each next to its target from issue 6.
+of each function package, each next to its target (README, "Performance").
 
     report.py --coldstart coldstart.json [--target-dir DIR]
 
@@ -29,7 +29,7 @@ SHAPES = [("alarm-direct", "alarm action", "alarm-trigger"), ("eventbridge-alarm
 # The drift distances per method (`benches/drift.rs`), shown in the drift function's column.
 DRIFT_METHODS = ["linf", "psi", "js", "wasserstein", "chi-square"]
 DRIFT_FUNCTION = "drift-trigger"
-WIDE_TARGET_NS = 5_000_000  # issue 3: every distance, 1,000 features × 10 buckets
+WIDE_TARGET_NS = 5_000_000  # every distance, 1,000 features × 10 buckets
 DECIDE_TARGET_NS = 20_000
 INIT_RATIO_TARGET = 30
 TOTAL_RATIO_TARGET = 5
@@ -114,11 +114,11 @@ def main():
         row(f"decode+decide: {description} (median)", values, "< 20 µs",
             verdict(f"decide {shape}", None if median is None else median < DECIDE_TARGET_NS))
 
-    # Drift distances: every feature of a report against its baseline. Issue 6 sets no target for them.
+    # Drift distances: every feature of a report against its baseline. No target is set for them.
     for method, median in drift.items():
         if median is not None:
             row(f"drift assess, 5 features: {method} (median)", {DRIFT_FUNCTION: f"{median / 1000:.2f} µs"})
-    # Issue 3: every distance for 1,000 features of 10 buckets each under 5 ms; and `assess` at that size.
+    # Every distance for 1,000 features of 10 buckets each under 5 ms; and `assess` at that size.
     for kind in ["numeric", "categorical"]:
         median = criterion_median_ns(args.target_dir, f"every-distance-{kind}", "drift-wide")
         if median is not None:

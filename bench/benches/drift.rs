@@ -40,7 +40,7 @@ fn drift_assess_per_method(c: &mut Criterion<ThreadCpuTime>) {
     group.finish();
 }
 
-/// Issue 3's size: 1,000 features of 10 buckets (or categories) each, every
+/// The size of the 5 ms target: 1,000 features of 10 buckets (or categories) each, every
 /// distance for every feature plus Benjamini-Hochberg (target: under 5 ms);
 /// and `assess`, what the drift function runs, at that size for each method.
 fn drift_wide(c: &mut Criterion<ThreadCpuTime>) {

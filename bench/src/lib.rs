@@ -21,19 +21,17 @@ use trigger_decision::drift::distance::{self, Bucket, Categorical, Distance, Num
 use trigger_decision::drift::{assess, Assessment, DriftReport, FeatureDistribution, FeatureStatistics, Statistics};
 use trigger_decision::policy::DriftPolicy;
 use trigger_decision::{
-    decide, route, Decision, Evidence, Execution, ExecutionStatus, History, Path, Policy, PolicyError, Route, Signal,
-    Span, Timestamp,
+    decide, key, route, Decision, DedupeKey, Evidence, Execution, ExecutionStatus, History, Path, Policy, PolicyError,
+    Route, Signal, Span, Timestamp,
 };
 
 /// The policy every benchmark decides against: the guide's housing-price
-/// model, bound to the alarm and the schedule the fixtures name, plus two
-/// models bound to other alarms so routing has something to skip.
-pub const POLICY: &str = r#"
-[defaults]
-cooldown = "6h"
-schedule = "if-evidence"
-approval = "manual"
-
+/// model, the file the tests share, bound to the alarm and the schedule the
+/// fixtures name, plus two models bound to other alarms so routing has
+/// something to skip.
+pub const POLICY: &str = concat!(
+    include_str!("../../tests/fixtures/policies/housing-price.toml"),
+    r#"
 [[model]]
 name = "churn"
 pipeline = "churn-retrain"
@@ -41,19 +39,11 @@ alarms = ["churn-auc-low"]
 schedules = ["churn-weekly"]
 
 [[model]]
-name = "housing-price"
-pipeline = "housing-price-retrain"
-alarms = ["housing-price-mae-high"]
-schedules = ["housing-price-weekly"]
-[model.parameters]
-DataWindowDays = "30"
-InstanceType = "ml.m5.xlarge"
-
-[[model]]
 name = "fraud"
 pipeline = "fraud-retrain"
 alarms = ["fraud-recall-low", "fraud-precision-low"]
-"#;
+"#
+);
 
 /// How long after the event "now" is in every decision: a prompt delivery,
 /// well inside any maximum event age.
@@ -147,7 +137,7 @@ impl Scenario {
         let evidence = [30, 12, 2]
             .iter()
             .map(|hours_ago| Evidence {
-                trigger_id: format!("{hours_ago:032x}"),
+                trigger_id: key::trigger_id(&DedupeKey::new(format!("evidence/{hours_ago}"))),
                 summary: format!("alarm housing-price-mae-high moved to ALARM {hours_ago} h ago: mae 16250 > 15000"),
                 at: Timestamp(now.millis() - hours_ago * HOUR_MILLIS),
             })
@@ -266,7 +256,7 @@ pub fn assess_drift(scenario: &DriftScenario) -> Option<Assessment> {
 }
 
 /// How many features, and buckets (or categories) per feature, the wide
-/// drift benchmarks compare: the size issue 3 sets the 5 ms target for.
+/// drift benchmarks compare: the size the 5 ms target is set for.
 pub const WIDE_FEATURES: usize = 1_000;
 pub const WIDE_BUCKETS: usize = 10;
 
@@ -328,7 +318,7 @@ fn wide_categorical(index: usize, categories: usize, shifted: bool) -> FeatureDi
     FeatureDistribution::Categorical(Categorical { counts })
 }
 
-/// Every measure issue 3 names, for every feature the two sides share: for a
+/// Every measure the drift policy offers, for every feature the two sides share: for a
 /// numerical feature simple and robust L-infinity, PSI, Jensen-Shannon,
 /// Wasserstein and chi-square; for a categorical one L-infinity, PSI,
 /// Jensen-Shannon and chi-square; then Benjamini-Hochberg over the

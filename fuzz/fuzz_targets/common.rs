@@ -19,7 +19,7 @@ pub fn check_signal(signal: &Signal) {
         (1..=trigger_events::MAX_NAME_CHARS).contains(&length) && !name.trim().is_empty(),
         "a decoder accepted the name {name:?}"
     );
-    assert!(signal.dedupe_key().starts_with(prefix));
+    assert!(signal.dedupe_key().as_str().starts_with(prefix));
     let mut policy = Policy::from_toml("[[model]]\nname = \"m\"\npipeline = \"p\"\nschedule = \"always\"\n")
         .expect("the fuzz policy parses");
     policy.models[0].alarms = vec![name.to_string()];

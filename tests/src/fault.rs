@@ -32,9 +32,10 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
-use trigger_aws::lambda::{live_trigger, LiveTrigger};
+use trigger_aws::lambda::live_trigger;
 use trigger_aws::{Config, S3Location};
 use trigger_decision::Policy;
+use trigger_engine::Trigger;
 
 /// The SDK's per-attempt timeout for triggers behind the proxy. Short, so a
 /// held connection fails in seconds; long enough that moto on a busy two-core
@@ -200,12 +201,12 @@ impl FaultProxy {
     /// The live trigger with its SDK clients pointed at this proxy: the
     /// function as deployed, with `attempts` SDK attempts per call (2 in the
     /// other tests) of at most `ATTEMPT_TIMEOUT` each.
-    pub async fn trigger(&self, policy: &str, attempts: u32) -> Result<LiveTrigger> {
+    pub async fn trigger(&self, policy: &str, attempts: u32) -> Result<Trigger> {
         self.trigger_with(policy, attempts, ATTEMPT_TIMEOUT).await
     }
 
     /// `trigger` with another attempt timeout, for load where moto answers slowly.
-    pub async fn trigger_with(&self, policy: &str, attempts: u32, attempt_timeout: Duration) -> Result<LiveTrigger> {
+    pub async fn trigger_with(&self, policy: &str, attempts: u32, attempt_timeout: Duration) -> Result<Trigger> {
         let sdk = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .endpoint_url(&self.endpoint)

@@ -13,42 +13,90 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
+use fault::FaultProxy;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use trigger_aws::lambda::{live_trigger, LiveTrigger};
+use trigger_aws::lambda::live_trigger;
 use trigger_aws::{Config, S3Location};
 use trigger_decision::Policy;
+use trigger_engine::{DecisionRecord, Response, Trigger, TriggerError};
 
 pub const BUCKET: &str = "retrain-ledger";
 pub const LEDGER: &str = "s3://retrain-ledger/ledger";
 
-/// The policy most scenarios use: the guide's housing-price model.
-pub const POLICY: &str = r#"
-[defaults]
-cooldown = "6h"
-schedule = "if-evidence"
-approval = "manual"
+/// The policy most scenarios use: the guide's housing-price model, the file
+/// the engine's tests and the benchmarks share. A test that needs another
+/// setting changes this text.
+pub const POLICY: &str = include_str!("../fixtures/policies/housing-price.toml");
 
-[[model]]
-name = "housing-price"
-pipeline = "housing-price-retrain"
-alarms = ["housing-price-mae-high"]
-schedules = ["housing-price-weekly"]
-[model.parameters]
-DataWindowDays = "30"
-"#;
+/// The housing-price model's pipeline, as `POLICY` names it.
+pub const PIPELINE: &str = "housing-price-retrain";
 
 /// Every parameter the triggers can pass, as the reference pipeline declares them.
-pub const ALL_PARAMETERS: [&str; 5] = [
-    "TriggerType",
-    "TriggerReason",
-    "TriggerId",
-    "ModelApprovalStatus",
-    "DataWindowDays",
-];
+pub const ALL_PARAMETERS: [&str; 5] = trigger_engine::memory::TRIGGER_PARAMETERS;
+
+/// What a scenario runs against: a moto server of its own with the
+/// housing-price pipeline, and the live trigger, as a function builds it at
+/// cold start, pointed at that server (through a fault proxy, for the
+/// scenarios that inject faults).
+#[derive(Debug)]
+pub struct Scenario {
+    pub moto: Moto,
+    pub trigger: Trigger,
+    pub proxy: Option<FaultProxy>,
+}
+
+impl Scenario {
+    /// moto with the housing-price pipeline declaring `ALL_PARAMETERS`, and a
+    /// trigger deciding under `policy`.
+    pub async fn start(policy: &str) -> Result<Scenario> {
+        Scenario::declaring(policy, &ALL_PARAMETERS).await
+    }
+
+    /// The same, the pipeline declaring `parameters`.
+    pub async fn declaring(policy: &str, parameters: &[&str]) -> Result<Scenario> {
+        let moto = Moto::start()?;
+        moto.create(&[PIPELINE], parameters).await?;
+        let trigger = moto.trigger(policy, false).await?;
+        Ok(Scenario {
+            moto,
+            trigger,
+            proxy: None,
+        })
+    }
+
+    /// The same, with the trigger behind a fault proxy and making `attempts`
+    /// SDK attempts per call.
+    pub async fn behind_proxy(policy: &str, attempts: u32) -> Result<Scenario> {
+        let moto = Moto::start()?;
+        moto.create(&[PIPELINE], &ALL_PARAMETERS).await?;
+        let proxy = FaultProxy::start(&moto).await?;
+        let trigger = proxy.trigger(policy, attempts).await?;
+        Ok(Scenario {
+            moto,
+            trigger,
+            proxy: Some(proxy),
+        })
+    }
+
+    /// The fault proxy of a scenario started `behind_proxy`.
+    pub fn proxy(&self) -> &FaultProxy {
+        self.proxy
+            .as_ref()
+            .unwrap_or_else(|| panic!("this scenario was not started behind a fault proxy"))
+    }
+}
+
+/// The one decision of a delivery bound to one model.
+pub fn single(response: Result<Response, TriggerError>) -> DecisionRecord {
+    let response = response.unwrap_or_else(|error| panic!("expected a decision, got {}: {error}", error.error_type()));
+    assert_eq!(response.decisions.len(), 1, "{response:?}");
+    let mut decisions = response.decisions;
+    decisions.remove(0)
+}
 
 /// A moto server of this test's own, stopped when dropped.
 #[derive(Debug)]
@@ -160,7 +208,7 @@ impl Moto {
     }
 
     /// The live trigger, as a function builds it at cold start, pointed at this server.
-    pub async fn trigger(&self, policy: &str, dry_run: bool) -> Result<LiveTrigger> {
+    pub async fn trigger(&self, policy: &str, dry_run: bool) -> Result<Trigger> {
         let config = Config {
             policy: Policy::from_toml(policy)?,
             ledger: S3Location::parse(LEDGER).context("ledger URI")?,
@@ -311,7 +359,7 @@ pub fn millis_of(timestamp: &str) -> i64 {
 
 /// An RFC 3339 timestamp `seconds_ago` before now, in CloudWatch's own format.
 pub fn cloudwatch_time(seconds_ago: i64) -> String {
-    let now = trigger_aws::engine::now();
+    let now = trigger_aws::now();
     let at = trigger_decision::Timestamp(now.millis() - seconds_ago * 1000);
     // Timestamp prints `…T12:36:15.490Z`; CloudWatch writes `+0000`.
     at.to_string().replace('Z', "+0000")

@@ -7,14 +7,13 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 use anyhow::Result;
-use integration_tests::{cloudwatch_time, fixture, with_state_time, Moto, ALL_PARAMETERS, BUCKET, LEDGER, POLICY};
+use integration_tests::{
+    cloudwatch_time, fixture, with_state_time, Moto, ALL_PARAMETERS, BUCKET, LEDGER, PIPELINE, POLICY,
+};
 use std::sync::Arc;
 use trigger_aws::audit::list_records;
-use trigger_aws::engine::now;
-use trigger_aws::{S3DecisionLog, S3Location};
+use trigger_aws::{now, S3DecisionLog, S3Location};
 use trigger_decision::{Outcome, Span};
-
-const PIPELINE: &str = "housing-price-retrain";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_decision_is_recorded_once_and_immutably_with_what_it_saw() -> Result<()> {
@@ -56,14 +55,14 @@ async fn every_decision_is_recorded_once_and_immutably_with_what_it_saw() -> Res
     assert_eq!((seen.last_start, seen.executions), (None, 0));
 
     // The deferral saw the start it was deferred by.
-    assert_eq!(later.reason, "cooldown");
+    assert_eq!(later.reason.as_str(), "cooldown");
     let seen = later.history.clone().unwrap();
     assert_eq!(seen.last_start.map(|start| start.arn), started.execution_arn);
 
     // The unmatched alarm is filed under `none`.
     let unmatched = list_records(&s3, &ledger, "none", since, until).await?;
     assert_eq!(unmatched.len(), 1);
-    assert_eq!(unmatched[0].reason, "no-matching-model");
+    assert_eq!(unmatched[0].reason.as_str(), "no-matching-model");
 
     // Records are immutable: the same key cannot be written again.
     let key = format!("ledger/{}", first.relative_key());
@@ -88,26 +87,23 @@ async fn a_record_that_cannot_be_written_is_transient_and_the_retry_records_it()
     moto.create(&[PIPELINE], &ALL_PARAMETERS).await?;
     let mut trigger = moto.trigger(POLICY, false).await?;
     let s3 = moto.s3().await;
-    trigger.decision_log = Some(Arc::new(S3DecisionLog::new(
+    trigger.parts.decision_log = Arc::new(S3DecisionLog::new(
         s3.clone(),
         S3Location::parse("s3://no-such-audit-bucket/ledger").unwrap(),
-    )));
+    ));
     let alarm = with_state_time(fixture("example-cloudwatch-alarm-metric.json"), &cloudwatch_time(60));
     let error = alarm_trigger::handle(&trigger, &alarm).await.unwrap_err();
     assert_eq!(error.error_type(), "Transient", "{error}");
     assert!(error.to_string().contains("recording the decision"), "{error}");
 
     // The retry (with the trail reachable again) starts nothing new and records the answer.
-    trigger.decision_log = Some(Arc::new(S3DecisionLog::new(
-        s3.clone(),
-        S3Location::parse(LEDGER).unwrap(),
-    )));
+    trigger.parts.decision_log = Arc::new(S3DecisionLog::new(s3.clone(), S3Location::parse(LEDGER).unwrap()));
     let retried = alarm_trigger::handle(&trigger, &alarm).await?.decisions.remove(0);
     assert_eq!(retried.outcome, Outcome::AlreadyStarted);
     assert_eq!(moto.executions(PIPELINE).await?.len(), 1);
     let ledger = S3Location::parse(LEDGER).unwrap();
     let records = list_records(&s3, &ledger, "housing-price", now().minus(Span::from_secs(3600)), now()).await?;
     assert_eq!(records.len(), 1);
-    assert_eq!(records[0].outcome, "already-started");
+    assert_eq!(records[0].outcome.as_str(), "already-started");
     Ok(())
 }

@@ -6,13 +6,12 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 use anyhow::Result;
-use integration_tests::{cloudwatch_time, fixture, with_state_time, Moto, ALL_PARAMETERS, POLICY};
+use integration_tests::{cloudwatch_time, fixture, with_state_time, Moto, ALL_PARAMETERS, PIPELINE, POLICY};
 use serde_json::Value;
-use trigger_aws::engine::{decision_log_line, now};
-use trigger_aws::DecisionRecord;
-use trigger_decision::Outcome;
-
-const PIPELINE: &str = "housing-price-retrain";
+use trigger_aws::now;
+use trigger_decision::{key, DedupeKey, Outcome};
+use trigger_engine::log_line::decision_log_line;
+use trigger_engine::DecisionRecord;
 
 fn alarm_at(seconds_ago: i64) -> Value {
     with_state_time(
@@ -70,9 +69,9 @@ fn a_budget_deferral_is_counted_as_budget_exhausted_by_model() {
     let record = |reason: &str| DecisionRecord {
         model: Some("housing-price".into()),
         outcome: Outcome::Deferred,
-        reason: reason.into(),
+        reason: serde_json::from_value(Value::from(reason)).unwrap(),
         detail: "over budget".into(),
-        trigger_id: "t".into(),
+        trigger_id: key::trigger_id(&DedupeKey::new("t")),
         execution_arn: None,
     };
     let line: Value = serde_json::from_str(&decision_log_line(&record("budget"), &signal, now())).unwrap();

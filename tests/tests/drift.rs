@@ -6,37 +6,13 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 use anyhow::Result;
-use integration_tests::{reference_pipeline_parameters, Moto};
+use integration_tests::{reference_pipeline_parameters, single, Moto, Scenario, PIPELINE, POLICY};
 use serde_json::{json, Value};
 use std::path::PathBuf;
-use trigger_aws::lambda::LiveTrigger;
-use trigger_aws::{DecisionRecord, Response, S3Reports, TriggerError};
 use trigger_decision::Outcome;
+use trigger_engine::{DecisionRecord, Response, Trigger, TriggerError};
 
-const PIPELINE: &str = "housing-price-retrain";
 const REPORTS: &str = "monitoring-reports";
-
-const POLICY: &str = r#"
-[defaults]
-cooldown = "6h"
-
-[[model]]
-name = "housing-price"
-pipeline = "housing-price-retrain"
-alarms = ["housing-price-mae-high"]
-[model.parameters]
-DataWindowDays = "30"
-[model.drift]
-method = "linf"
-comparison = "robust"
-threshold = 0.1
-severe = 0.3
-critical = ["zipcode"]
-min_drifted = 2
-rehearsal_fraction = 0.2
-baseline = "s3://monitoring-reports/housing-price/baseline/statistics.json"
-reports = "s3://monitoring-reports/housing-price/"
-"#;
 
 fn statistics_fixture(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -52,21 +28,19 @@ fn event_fixture(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
+/// The scenario, its pipeline declaring what the reference pipeline declares.
 struct Drift {
     moto: Moto,
-    trigger: LiveTrigger,
-    reports: S3Reports,
+    trigger: Trigger,
 }
 
-/// moto with the pipeline, the ledger, and the baseline in place.
-async fn setup() -> Result<Drift> {
-    let moto = Moto::start()?;
-    // The pipeline as infra/pipeline declares it: every drift parameter must reach it.
+/// The scenario with the reports bucket and the baseline in place, its
+/// pipeline declaring what infra/pipeline declares: every drift parameter must reach it.
+async fn with_reports() -> Result<Drift> {
     let parameters = reference_pipeline_parameters()?;
-    moto.create(&[PIPELINE], &parameters.iter().map(String::as_str).collect::<Vec<_>>())
-        .await?;
-    let s3 = moto.s3().await;
-    s3.create_bucket().bucket(REPORTS).send().await?;
+    let parameters: Vec<&str> = parameters.iter().map(String::as_str).collect();
+    let Scenario { moto, trigger, .. } = Scenario::declaring(POLICY, &parameters).await?;
+    moto.s3().await.create_bucket().bucket(REPORTS).send().await?;
     put(
         &moto,
         "housing-price/baseline/statistics.json",
@@ -79,9 +53,7 @@ async fn setup() -> Result<Drift> {
         statistics_fixture("constraints.json"),
     )
     .await?;
-    let trigger = moto.trigger(POLICY, false).await?;
-    let reports = S3Reports::new(s3);
-    Ok(Drift { moto, trigger, reports })
+    Ok(Drift { moto, trigger })
 }
 
 async fn put(moto: &Moto, key: &str, body: Vec<u8>) -> Result<()> {
@@ -108,7 +80,7 @@ impl Drift {
     }
 
     async fn handle(&self, event: &Value) -> Result<Response, TriggerError> {
-        drift_trigger::handle(&self.trigger, &self.reports, event).await
+        drift_trigger::handle(&self.trigger, event).await
     }
 
     async fn parameters(&self, decision: &DecisionRecord) -> Vec<(String, String)> {
@@ -124,19 +96,13 @@ impl Drift {
     }
 }
 
-fn single(response: Result<Response, TriggerError>) -> DecisionRecord {
-    let response = response.unwrap_or_else(|error| panic!("expected a decision, got {}: {error}", error.error_type()));
-    assert_eq!(response.decisions.len(), 1, "{response:?}");
-    response.decisions.into_iter().next().unwrap()
-}
-
 fn parameter<'a>(parameters: &'a [(String, String)], name: &str) -> Option<&'a str> {
     parameters.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mild_drift_fine_tunes_with_rehearsal() -> Result<()> {
-    let drift = setup().await?;
+    let drift = with_reports().await?;
     let decision = single(drift.report("mild", "current-mild.json").await);
     assert_eq!(
         (decision.outcome, decision.reason.as_str()),
@@ -161,7 +127,7 @@ async fn mild_drift_fine_tunes_with_rehearsal() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn severe_drift_retrains_in_full() -> Result<()> {
-    let drift = setup().await?;
+    let drift = with_reports().await?;
     let decision = single(drift.report("severe", "current-severe.json").await);
     assert_eq!(
         (decision.outcome, decision.reason.as_str()),
@@ -179,7 +145,7 @@ async fn severe_drift_retrains_in_full() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drift_in_a_critical_feature_retrains_in_full() -> Result<()> {
-    let drift = setup().await?;
+    let drift = with_reports().await?;
     let decision = single(drift.report("critical", "current-critical.json").await);
     assert_eq!(
         (decision.outcome, decision.reason.as_str()),
@@ -195,7 +161,7 @@ async fn drift_in_a_critical_feature_retrains_in_full() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_drift_and_too_little_drift_skip_but_keep_evidence() -> Result<()> {
-    let drift = setup().await?;
+    let drift = with_reports().await?;
     let none = single(drift.report("none", "current-no-drift.json").await);
     assert_eq!(
         (none.outcome, none.reason.as_str()),
@@ -223,7 +189,7 @@ async fn no_drift_and_too_little_drift_skip_but_keep_evidence() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_report_announced_three_ways_starts_once() -> Result<()> {
-    let drift = setup().await?;
+    let drift = with_reports().await?;
     let key = "housing-price/reports/2023/08/05/01/statistics.json";
     put(&drift.moto, key, statistics_fixture("current-severe.json")).await?;
     let by_eventbridge = single(
@@ -255,7 +221,7 @@ async fn one_report_announced_three_ways_starts_once() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_or_unreadable_statistics_never_start() -> Result<()> {
-    let mut drift = setup().await?;
+    let mut drift = with_reports().await?;
     let missing = json!({"model": "housing-price", "current": format!("s3://{REPORTS}/housing-price/reports/nope/statistics.json")});
     let error = drift.handle(&missing).await.expect_err("the object does not exist");
     assert_eq!(error.error_type(), "InvalidEvent");

@@ -25,10 +25,13 @@ use proptest::prelude::*;
 use proptest::test_runner::{RngSeed, TestCaseError, TestRunner};
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::Mutex;
-use trigger_aws::ledger::{ETag, ModelState, Write};
-use trigger_aws::{Ledger, PipelineStore, Response, Trigger, TriggerError};
-use trigger_decision::{key, Execution, ExecutionStatus, Outcome, Policy, Signal, Span, StartRequest, Timestamp};
+use trigger_decision::{
+    key, DedupeKey, Execution, ExecutionStatus, Outcome, Policy, Signal, Span, Timestamp, TriggerId,
+};
+use trigger_engine::memory::{Memory, MemoryLedger, MemoryStore};
+use trigger_engine::{Response, Trigger, TriggerError};
 
 const HOUR: i64 = 3_600_000;
 /// The default maximum event age.
@@ -51,98 +54,13 @@ fn config(cases: u32) -> ProptestConfig {
 // ---------------------------------------------------------------------------
 // In-memory AWS
 
-/// SageMaker in memory: every start succeeds and is listed at once, like moto.
-#[derive(Debug, Default)]
-struct MemoryStore {
-    executions: Mutex<Vec<(String, Execution)>>,
+/// A trigger working through the engine's in-memory parts, with the parts at hand.
+#[derive(Debug)]
+struct MemoryTrigger {
+    trigger: Trigger,
+    store: Arc<MemoryStore>,
+    ledger: Arc<MemoryLedger>,
 }
-
-impl MemoryStore {
-    fn starts(&self) -> usize {
-        self.executions.lock().unwrap().len()
-    }
-}
-
-impl PipelineStore for MemoryStore {
-    async fn recent_executions(&self, pipeline: &str, since: Timestamp) -> Result<Vec<Execution>, TriggerError> {
-        Ok(self
-            .executions
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(of, execution)| of == pipeline && execution.started_at >= since)
-            .map(|(_, execution)| execution.clone())
-            .collect())
-    }
-
-    async fn declared_parameters(&self, _pipeline: &str) -> Result<Vec<String>, TriggerError> {
-        Ok(integration_tests::ALL_PARAMETERS
-            .iter()
-            .map(|name| name.to_string())
-            .collect())
-    }
-
-    async fn start(&self, request: &StartRequest) -> Result<String, TriggerError> {
-        let mut executions = self.executions.lock().unwrap();
-        let arn = format!(
-            "arn:aws:sagemaker:us-east-1:123456789012:pipeline/{}/execution/{}",
-            request.pipeline,
-            executions.len()
-        );
-        executions.push((
-            request.pipeline.clone(),
-            Execution {
-                arn: arn.clone(),
-                status: ExecutionStatus::Succeeded,
-                started_at: trigger_aws::engine::now(),
-                display_name: Some(request.display_name.clone()),
-            },
-        ));
-        Ok(arn)
-    }
-}
-
-/// The ledger in memory, with the same compare-and-swap as S3's conditional writes.
-#[derive(Debug, Default)]
-struct MemoryLedger {
-    objects: Mutex<HashMap<String, (ModelState, u64)>>,
-}
-
-impl MemoryLedger {
-    fn evidence(&self, model: &str) -> usize {
-        self.objects
-            .lock()
-            .unwrap()
-            .get(model)
-            .map_or(0, |(state, _)| state.evidence.len())
-    }
-}
-
-impl Ledger for MemoryLedger {
-    async fn load(&self, model: &str) -> Result<Option<(ModelState, ETag)>, TriggerError> {
-        Ok(self
-            .objects
-            .lock()
-            .unwrap()
-            .get(model)
-            .map(|(state, version)| (state.clone(), ETag(version.to_string()))))
-    }
-
-    async fn store(&self, model: &str, state: &ModelState, expected: Option<&ETag>) -> Result<Write, TriggerError> {
-        let mut objects = self.objects.lock().unwrap();
-        let current = objects.get(model).map(|(_, version)| *version);
-        if current.map(|version| version.to_string()).as_deref() != expected.map(|etag| etag.0.as_str()) {
-            return Ok(Write::Conflict);
-        }
-        objects.insert(
-            model.to_string(),
-            (state.clone(), current.map_or(1, |version| version + 1)),
-        );
-        Ok(Write::Written)
-    }
-}
-
-type MemoryTrigger = Trigger<MemoryStore, MemoryLedger>;
 
 const MODEL: &str = "hostile";
 
@@ -153,7 +71,13 @@ fn trigger(alarms: &[&str], schedules: &[&str]) -> MemoryTrigger {
             .unwrap();
     policy.models[0].alarms = alarms.iter().map(|name| name.to_string()).collect();
     policy.models[0].schedules = schedules.iter().map(|name| name.to_string()).collect();
-    Trigger::new(policy, MemoryStore::default(), MemoryLedger::default(), false)
+    // The clock stands at the wall clock's now, the time the events are generated around.
+    let memory = Memory::new(trigger_aws::now());
+    MemoryTrigger {
+        trigger: memory.trigger(policy),
+        store: memory.store,
+        ledger: memory.ledger,
+    }
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -171,6 +95,7 @@ enum Handler {
 }
 
 async fn handle(trigger: &MemoryTrigger, handler: Handler, event: &Value) -> Result<Response, TriggerError> {
+    let trigger = &trigger.trigger;
     match handler {
         Handler::Alarm => alarm_trigger::handle(trigger, event).await,
         Handler::Sns => sns_trigger::handle(trigger, event).await,
@@ -189,7 +114,7 @@ enum Expected {
         model: Option<&'static str>,
         outcome: Outcome,
         reason: &'static str,
-        trigger_id: String,
+        trigger_id: TriggerId,
     },
     Invalid,
 }
@@ -450,7 +375,7 @@ fn render_alarm(case: &AlarmCase) -> AlarmEvent {
 
 /// What the handler must answer for an alarm state change of `name` in `state` at `at`.
 fn expected_alarm(name: &str, bound: bool, state: &str, at: i64, now: i64) -> Expected {
-    let trigger_id = key::trigger_id(&format!("alarm/{name}/{at}"));
+    let trigger_id = key::trigger_id(&DedupeKey::new(format!("alarm/{name}/{at}")));
     let (model, outcome, reason) = if !bound {
         (None, Outcome::Ignored, "no-matching-model")
     } else if !is_fresh(at, now) {
@@ -718,7 +643,7 @@ fn huge_effect(mutation: &Mutation, effect: Effect, event: &Value) -> Effect {
 
 #[test]
 fn valid_alarm_events_of_every_envelope_are_decided_as_they_say() {
-    let now = trigger_aws::engine::now().millis();
+    let now = trigger_aws::now().millis();
     let runtime = runtime();
     let mut runner = TestRunner::new(config(512));
     runner
@@ -740,7 +665,7 @@ fn valid_alarm_events_of_every_envelope_are_decided_as_they_say() {
 
 #[test]
 fn mutated_alarm_events_are_decided_only_while_still_valid() {
-    let now = trigger_aws::engine::now().millis();
+    let now = trigger_aws::now().millis();
     let runtime = runtime();
     // How many cases of each effect ran, so the test cannot pass by trying only one kind.
     let tried: Mutex<HashMap<&'static str, usize>> = Mutex::default();
@@ -861,7 +786,7 @@ fn render_schedule(case: &ScheduleCase) -> Value {
 }
 
 fn expected_schedule(case: &ScheduleCase, at: i64, now: i64) -> Expected {
-    let trigger_id = key::trigger_id(&format!("schedule/{}/{at}", case.name));
+    let trigger_id = key::trigger_id(&DedupeKey::new(format!("schedule/{}/{at}", case.name)));
     let (model, outcome, reason) = if !case.bound {
         (None, Outcome::Ignored, "no-matching-model")
     } else if !is_fresh(at, now) {
@@ -901,7 +826,7 @@ fn schedule_fields(rule: bool) -> Vec<(&'static str, Role)> {
 
 #[test]
 fn schedule_events_valid_or_mutated_are_decided_only_while_valid() {
-    let now = trigger_aws::engine::now().millis();
+    let now = trigger_aws::now().millis();
     let runtime = runtime();
     let mut runner = TestRunner::new(config(1024));
     let strategy = schedule_case(now).prop_flat_map(|case| {
@@ -956,7 +881,7 @@ fn sns_record(template: &Value, name: &str, at: i64, good: bool) -> Value {
 
 #[test]
 fn sns_events_with_up_to_thousands_of_records_are_bounded_and_keep_every_good_record() {
-    let now = trigger_aws::engine::now().millis();
+    let now = trigger_aws::now().millis();
     let runtime = runtime();
     let mut runner = TestRunner::new(config(96));
     let template = fixture("example-sns-cloudwatch-alarm.json")["Records"][0].clone();
@@ -1127,7 +1052,7 @@ fn decide_never_panics_and_is_stale_exactly_outside_the_maximum_age() {
             let evidence: Vec<trigger_decision::Evidence> = evidence
                 .into_iter()
                 .map(|at| trigger_decision::Evidence {
-                    trigger_id: format!("e{at}"),
+                    trigger_id: key::trigger_id(&DedupeKey::new(format!("e{at}"))),
                     summary: "kept".into(),
                     at: Timestamp(at),
                 })
@@ -1140,7 +1065,7 @@ fn decide_never_panics_and_is_stale_exactly_outside_the_maximum_age() {
             let decision = trigger_decision::decide(&signal, &model, history, Timestamp(now));
             let distance = (i128::from(at) - i128::from(now)).abs();
             let stale = distance > i128::from(model.max_event_age.millis());
-            prop_assert_eq!(decision.reason == "stale", stale, "{}", decision.detail);
+            prop_assert_eq!(decision.reason.as_str() == "stale", stale, "{}", decision.detail);
             prop_assert!(!decision.detail.is_empty());
             Ok(())
         })
@@ -1355,7 +1280,7 @@ fn a_stale_event_is_ignored_and_counted_by_the_stale_event_metric() {
         name: "late-alarm".into(),
         bound: true,
         state: "ALARM",
-        at: trigger_aws::engine::now().millis() - 3 * MAX_AGE,
+        at: trigger_aws::now().millis() - 3 * MAX_AGE,
         form: TimeForm::CloudWatch,
         reason: String::new(),
     })
@@ -1370,14 +1295,15 @@ fn a_stale_event_is_ignored_and_counted_by_the_stale_event_metric() {
         record.detail
     );
     assert_eq!(trigger.store.starts(), 0);
-    assert!(
-        trigger.ledger.objects.lock().unwrap().is_empty(),
-        "a stale event touches no ledger"
-    );
+    assert!(trigger.ledger.models().is_empty(), "a stale event touches no ledger");
 
     let signal = trigger_events::alarm::decode(&event).unwrap();
-    let line: Value =
-        serde_json::from_str(&trigger_aws::engine::decision_log_line(record, &signal, Timestamp(0))).unwrap();
+    let line: Value = serde_json::from_str(&trigger_engine::log_line::decision_log_line(
+        record,
+        &signal,
+        Timestamp(0),
+    ))
+    .unwrap();
     assert_eq!(line["StaleEvent"], json!(1));
     assert_eq!(line["Model"], json!(MODEL));
     let directives = line["_aws"]["CloudWatchMetrics"].as_array().unwrap();
@@ -1391,13 +1317,17 @@ fn a_stale_event_is_ignored_and_counted_by_the_stale_event_metric() {
     );
     // Other decisions carry no StaleEvent.
     let fresh = response.decisions[0].clone();
-    let fresh = trigger_aws::DecisionRecord {
-        reason: "alarm".into(),
+    let fresh = trigger_engine::DecisionRecord {
+        reason: trigger_decision::Reason::Alarm,
         outcome: Outcome::Started,
         ..fresh
     };
-    let line: Value =
-        serde_json::from_str(&trigger_aws::engine::decision_log_line(&fresh, &signal, Timestamp(0))).unwrap();
+    let line: Value = serde_json::from_str(&trigger_engine::log_line::decision_log_line(
+        &fresh,
+        &signal,
+        Timestamp(0),
+    ))
+    .unwrap();
     assert_eq!(line.get("StaleEvent"), None);
     assert_eq!(line["_aws"]["CloudWatchMetrics"].as_array().unwrap().len(), 1);
 }

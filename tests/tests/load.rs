@@ -16,8 +16,8 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use trigger_aws::DecisionRecord;
 use trigger_decision::Outcome;
+use trigger_engine::DecisionRecord;
 
 const MODELS: usize = 50;
 const CHANGES_PER_MODEL: usize = 20;

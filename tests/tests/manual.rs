@@ -6,34 +6,15 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 use anyhow::Result;
-use integration_tests::{fixture, Moto, ALL_PARAMETERS};
+use integration_tests::{fixture, Scenario, PIPELINE, POLICY};
 use manual_trigger::{HttpResponse, ManualResponse};
 use serde_json::{json, Value};
-use trigger_aws::lambda::LiveTrigger;
-use trigger_aws::{DecisionRecord, TriggerError};
 use trigger_decision::Outcome;
+use trigger_engine::{DecisionRecord, Trigger, TriggerError};
 
-const PIPELINE: &str = "housing-price-retrain";
-
-const POLICY: &str = r#"
-[defaults]
-cooldown = "6h"
-approval = "auto"
-max_starts = "2/7d"
-
-[[model]]
-name = "housing-price"
-pipeline = "housing-price-retrain"
-allow_overrides = ["DataWindowDays"]
-[model.parameters]
-DataWindowDays = "30"
-"#;
-
-async fn setup() -> Result<(Moto, LiveTrigger)> {
-    let moto = Moto::start()?;
-    moto.create(&[PIPELINE], &ALL_PARAMETERS).await?;
-    let trigger = moto.trigger(POLICY, false).await?;
-    Ok((moto, trigger))
+/// The housing-price policy with automatic approval and a budget of two starts a week.
+fn policy() -> String {
+    POLICY.replace("approval = \"manual\"", "approval = \"auto\"\nmax_starts = \"2/7d\"")
 }
 
 fn request(force: bool, extra: Value) -> Value {
@@ -49,7 +30,7 @@ fn request(force: bool, extra: Value) -> Value {
     body
 }
 
-async fn direct(trigger: &LiveTrigger, event: &Value, request_id: &str) -> Result<DecisionRecord, TriggerError> {
+async fn direct(trigger: &Trigger, event: &Value, request_id: &str) -> Result<DecisionRecord, TriggerError> {
     match manual_trigger::handle(trigger, event, request_id).await? {
         ManualResponse::Decisions(response) => {
             assert_eq!(response.decisions.len(), 1, "{response:?}");
@@ -59,11 +40,16 @@ async fn direct(trigger: &LiveTrigger, event: &Value, request_id: &str) -> Resul
     }
 }
 
-async fn by_url(trigger: &LiveTrigger, event: &Value) -> HttpResponse {
+async fn by_url(trigger: &Trigger, event: &Value) -> HttpResponse {
     match manual_trigger::handle(trigger, event, "invocation-id").await {
         Ok(ManualResponse::Http(http)) => http,
         other => panic!("a function URL request must get an HTTP answer: {other:?}"),
     }
+}
+
+/// The body of a function URL's answer.
+fn body_of(answer: &HttpResponse) -> &str {
+    answer.body.as_deref().unwrap_or_default()
 }
 
 fn parameter(parameters: &[(String, String)], name: &str) -> Option<String> {
@@ -72,7 +58,7 @@ fn parameter(parameters: &[(String, String)], name: &str) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_direct_request_starts_once_with_requester_reason_and_overrides() -> Result<()> {
-    let (moto, trigger) = setup().await?;
+    let Scenario { moto, trigger, .. } = Scenario::start(&policy()).await?;
     let event = request(
         false,
         json!({"parameters": {"DataWindowDays": "90"}, "approval": "manual"}),
@@ -104,7 +90,7 @@ async fn a_direct_request_starts_once_with_requester_reason_and_overrides() -> R
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn force_skips_the_cooldown_but_never_the_budget() -> Result<()> {
-    let (moto, trigger) = setup().await?;
+    let Scenario { moto, trigger, .. } = Scenario::start(&policy()).await?;
     let first = direct(&trigger, &request(false, json!({})), "r1").await?;
     assert_eq!(first.outcome, Outcome::Started);
 
@@ -132,11 +118,11 @@ async fn force_skips_the_cooldown_but_never_the_budget() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_function_url_body_cannot_spoof_the_requester() -> Result<()> {
-    let (moto, trigger) = setup().await?;
+    let Scenario { moto, trigger, .. } = Scenario::start(&policy()).await?;
     // The fixture's body says requested_by someone-else@example.com; the signed caller is user/ana.
     let answer = by_url(&trigger, &fixture("manual/example-function-url-iam.json")).await;
     assert_eq!(answer.status_code, 200, "{answer:?}");
-    let body: Value = serde_json::from_str(&answer.body)?;
+    let body: Value = serde_json::from_str(body_of(&answer))?;
     let decision = &body["decisions"][0];
     assert_eq!(decision["outcome"], "started", "{body}");
     let arn = decision["execution_arn"].as_str().unwrap();
@@ -147,14 +133,14 @@ async fn a_function_url_body_cannot_spoof_the_requester() -> Result<()> {
     );
     // The URL's request id is the dedupe key: the same request again is already started.
     let again = by_url(&trigger, &fixture("manual/example-function-url-iam.json")).await;
-    let body: Value = serde_json::from_str(&again.body)?;
+    let body: Value = serde_json::from_str(body_of(&again))?;
     assert_eq!(body["decisions"][0]["outcome"], "already-started", "{body}");
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_are_invalid_events_or_http_400_and_aws_failures_503() -> Result<()> {
-    let (mut moto, trigger) = setup().await?;
+    let Scenario { mut moto, trigger, .. } = Scenario::start(&policy()).await?;
     let check_direct = async |event: Value, fragment: &str| {
         let error = direct(&trigger, &event, "r").await.unwrap_err();
         assert_eq!(error.error_type(), "InvalidEvent", "{error}");
@@ -178,17 +164,17 @@ async fn bad_requests_are_invalid_events_or_http_400_and_aws_failures_503() -> R
     let answer = by_url(&trigger, &url).await;
     assert_eq!(answer.status_code, 400, "{answer:?}");
     assert!(
-        answer.body.contains("parameters.Epochs") && answer.body.contains("InvalidEvent"),
+        body_of(&answer).contains("parameters.Epochs") && body_of(&answer).contains("InvalidEvent"),
         "{answer:?}"
     );
 
     let strict = moto
-        .trigger(&POLICY.replace("approval = \"auto\"", "approval = \"manual\""), false)
+        .trigger(&policy().replace("approval = \"auto\"", "approval = \"manual\""), false)
         .await?;
     url["body"] = json!(json!({"model": "housing-price", "reason": "r", "approval": "auto"}).to_string());
     let answer = by_url(&strict, &url).await;
     assert_eq!(answer.status_code, 400, "{answer:?}");
-    assert!(answer.body.contains("`approval`"), "{answer:?}");
+    assert!(body_of(&answer).contains("`approval`"), "{answer:?}");
     assert!(moto.executions(PIPELINE).await?.is_empty());
 
     // AWS unreachable: 503, so the caller knows a retry is safe.
@@ -196,6 +182,6 @@ async fn bad_requests_are_invalid_events_or_http_400_and_aws_failures_503() -> R
     url["body"] = json!(json!({"model": "housing-price", "reason": "r"}).to_string());
     let answer = by_url(&trigger, &url).await;
     assert_eq!(answer.status_code, 503, "{answer:?}");
-    assert!(answer.body.contains("Transient"), "{answer:?}");
+    assert!(body_of(&answer).contains("Transient"), "{answer:?}");
     Ok(())
 }

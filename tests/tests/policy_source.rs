@@ -8,9 +8,10 @@
 use anyhow::Result;
 use integration_tests::{Moto, ALL_PARAMETERS, BUCKET, LEDGER, POLICY};
 use std::time::Duration;
-use trigger_aws::lambda::{live_trigger_with_s3_policy, LiveTrigger};
-use trigger_aws::policy_source::{Refresh, S3Object};
+use trigger_aws::lambda::live_trigger_with_s3_policy;
+use trigger_aws::S3Object;
 use trigger_decision::key::content_sha256;
+use trigger_engine::{Refresh, Trigger, TriggerError};
 
 const KEY: &str = "config/policy.toml";
 
@@ -26,7 +27,7 @@ async fn put_policy(moto: &Moto, text: &str) -> Result<()> {
     Ok(())
 }
 
-async fn trigger(moto: &Moto, check_every: Duration) -> Result<LiveTrigger, trigger_aws::TriggerError> {
+async fn trigger(moto: &Moto, check_every: Duration) -> Result<Trigger, TriggerError> {
     let object = S3Object::parse(&format!("s3://{BUCKET}/{KEY}")).unwrap();
     let lookup = |name: &str| (name == "RETRAIN_LEDGER").then(|| LEDGER.to_string());
     live_trigger_with_s3_policy(object, lookup, &moto.sdk_config().await, check_every).await
@@ -39,22 +40,22 @@ async fn a_changed_policy_is_reloaded_and_a_bad_one_keeps_the_last_good() -> Res
     put_policy(&moto, POLICY).await?;
     let trigger = trigger(&moto, Duration::ZERO).await?;
     assert_eq!(trigger.policy().sha256, content_sha256(POLICY));
-    assert_eq!(trigger.policy.refresh().await, Refresh::Unchanged);
+    assert_eq!(trigger.parts.policy.refresh().await, Refresh::Unchanged);
 
     let second = format!("{POLICY}\n[[model]]\nname = \"churn\"\npipeline = \"churn-retrain\"\n");
     put_policy(&moto, &second).await?;
-    assert_eq!(trigger.policy.refresh().await, Refresh::Reloaded);
+    assert_eq!(trigger.parts.policy.refresh().await, Refresh::Reloaded);
     assert!(trigger.policy().model("churn").is_some());
     assert_eq!(trigger.policy().sha256, content_sha256(&second));
 
     put_policy(&moto, &second.replace("cooldown = \"6h\"", "cooldown = \"soon\"")).await?;
-    let Refresh::KeptLastGood(error) = trigger.policy.refresh().await else {
+    let Refresh::KeptLastGood(error) = trigger.parts.policy.refresh().await else {
         panic!("an invalid policy must keep the last good one")
     };
     assert!(error.contains("cooldown") && error.contains("\"soon\""), "{error}");
     assert_eq!(trigger.policy().sha256, content_sha256(&second));
     // The bad version is reported once, not on every check.
-    assert_eq!(trigger.policy.refresh().await, Refresh::Unchanged);
+    assert_eq!(trigger.parts.policy.refresh().await, Refresh::Unchanged);
     Ok(())
 }
 
@@ -65,7 +66,7 @@ async fn the_etag_is_not_checked_again_inside_the_interval() -> Result<()> {
     put_policy(&moto, POLICY).await?;
     let trigger = trigger(&moto, Duration::from_secs(3600)).await?;
     put_policy(&moto, &format!("{POLICY}\n")).await?;
-    assert_eq!(trigger.policy.refresh().await, Refresh::NotDue);
+    assert_eq!(trigger.parts.policy.refresh().await, Refresh::NotDue);
     assert_eq!(trigger.policy().sha256, content_sha256(POLICY));
     Ok(())
 }

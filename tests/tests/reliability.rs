@@ -10,45 +10,44 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 use anyhow::Result;
-use integration_tests::fault::{Fault, FaultProxy, Match, DESCRIBE, LEDGER_GET, LEDGER_PUT, LIST, START};
+use integration_tests::fault::{Fault, Match, DESCRIBE, LEDGER_GET, LEDGER_PUT, LIST, START};
 use integration_tests::{
-    cloudwatch_time, fixture, millis_of, with_sns_state_time, with_state_time, Moto, ALL_PARAMETERS, POLICY,
+    cloudwatch_time, fixture, millis_of, single, with_sns_state_time, with_state_time, Moto, Scenario, PIPELINE, POLICY,
 };
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
-use trigger_aws::lambda::LiveTrigger;
-use trigger_aws::{DecisionRecord, Response, TriggerError};
-use trigger_decision::{key, Outcome};
+use trigger_decision::{key, DedupeKey, Outcome};
+use trigger_engine::{DecisionRecord, Response, TriggerError};
 
-const PIPELINE: &str = "housing-price-retrain";
 const MODEL: &str = "housing-price";
 const ALARM: &str = "housing-price-mae-high";
 
-async fn setup() -> Result<(Moto, FaultProxy)> {
-    let moto = Moto::start()?;
-    moto.create(&[PIPELINE], &ALL_PARAMETERS).await?;
-    let proxy = FaultProxy::start(&moto).await?;
-    Ok((moto, proxy))
+/// The alarm state change a test delivers (a minute ago), with its dedupe
+/// key and `ClientRequestToken`.
+#[derive(Debug)]
+struct Change {
+    state_time: String,
+    dedupe_key: String,
+    token: String,
 }
 
-/// What most tests start from: moto with the pipeline, the fault proxy in
-/// front of it, a trigger whose SDK makes `attempts` attempts per call, and
-/// the alarm state change (a minute ago) that the test delivers, with its
-/// dedupe key and `ClientRequestToken`, in that order.
-async fn scenario(attempts: u32) -> Result<(Moto, FaultProxy, LiveTrigger, String, String, String)> {
-    let (moto, proxy) = setup().await?;
-    let trigger = proxy.trigger(POLICY, attempts).await?;
+/// What most tests start from: the housing-price scenario behind the fault
+/// proxy, with a trigger whose SDK makes `attempts` attempts per call, and
+/// the state change the test delivers.
+async fn scenario(attempts: u32) -> Result<(Scenario, Change)> {
+    let scenario = Scenario::behind_proxy(POLICY, attempts).await?;
     let state_time = cloudwatch_time(60);
     let (dedupe_key, token) = key_and_token(&state_time);
-    Ok((moto, proxy, trigger, state_time, dedupe_key, token))
-}
-
-fn single(response: Result<Response, TriggerError>) -> DecisionRecord {
-    let response = response.unwrap_or_else(|error| panic!("expected a decision, got {}: {error}", error.error_type()));
-    assert_eq!(response.decisions.len(), 1, "{response:?}");
-    response.decisions.into_iter().next().unwrap()
+    Ok((
+        scenario,
+        Change {
+            state_time,
+            dedupe_key,
+            token,
+        },
+    ))
 }
 
 fn transient(response: Result<Response, TriggerError>) -> TriggerError {
@@ -74,8 +73,17 @@ fn sns_at(state_time: &str) -> Value {
 /// The dedupe key and `ClientRequestToken` of the housing-price alarm's state change at `state_time`.
 fn key_and_token(state_time: &str) -> (String, String) {
     let dedupe_key = format!("alarm/{ALARM}/{}", millis_of(state_time));
-    let token = key::client_request_token(PIPELINE, &dedupe_key);
+    let token = key::client_request_token(PIPELINE, &DedupeKey::new(dedupe_key.as_str())).into_string();
     (dedupe_key, token)
+}
+
+/// The display name of the execution started for `dedupe_key`, which embeds its token.
+fn display_name(dedupe_key: &str) -> String {
+    key::display_name(
+        MODEL,
+        "metric",
+        &key::client_request_token(PIPELINE, &DedupeKey::new(dedupe_key)),
+    )
 }
 
 /// Display names of every execution of the pipeline, as SageMaker lists them.
@@ -125,27 +133,29 @@ async fn assert_recorded(moto: &Moto, dedupe_key: &str, execution_arn: &str, tok
 /// once, with the token every start attempt carried, and a third delivery is
 /// `already-started`.
 async fn check_transient_then_exactly_once(matcher: Match, first: usize, times: usize, fault: Fault) -> Result<()> {
-    let (moto, proxy, trigger, state_time, dedupe_key, token) = scenario(2).await?;
+    let (faulty, change) = scenario(2).await?;
+    let (moto, trigger, proxy) = (&faulty.moto, &faulty.trigger, faulty.proxy());
+    let (state_time, dedupe_key, token) = (change.state_time, change.dedupe_key, change.token);
     proxy.fail(matcher, first, times, fault);
 
-    transient(alarm_trigger::handle(&trigger, &alarm_at(&state_time)).await);
+    transient(alarm_trigger::handle(trigger, &alarm_at(&state_time)).await);
     assert!(
         moto.executions(PIPELINE).await?.is_empty(),
         "{fault:?} on {matcher:?}: nothing started"
     );
-    if let Ok(record) = ledger_record(&moto, &dedupe_key).await {
+    if let Ok(record) = ledger_record(moto, &dedupe_key).await {
         assert!(
             record.is_null(),
             "{fault:?} on {matcher:?}: the claim was released: {record}"
         );
     }
 
-    let started = single(alarm_trigger::handle(&trigger, &alarm_at(&state_time)).await);
+    let started = single(alarm_trigger::handle(trigger, &alarm_at(&state_time)).await);
     assert_eq!((started.outcome, started.reason.as_str()), (Outcome::Started, "alarm"));
     let executions = moto.executions(PIPELINE).await?;
     assert_eq!(executions.len(), 1, "{fault:?} on {matcher:?}");
     assert_eq!(started.execution_arn.as_deref(), Some(executions[0].as_str()));
-    assert_recorded(&moto, &dedupe_key, &executions[0], &token).await?;
+    assert_recorded(moto, &dedupe_key, &executions[0], &token).await?;
     let tokens: BTreeSet<Option<String>> = proxy
         .seen_matching(START)
         .into_iter()
@@ -157,7 +167,7 @@ async fn check_transient_then_exactly_once(matcher: Match, first: usize, times: 
         "every start attempt carried one token"
     );
 
-    let again = single(sns_trigger::handle(&trigger, &sns_at(&state_time)).await);
+    let again = single(sns_trigger::handle(trigger, &sns_at(&state_time)).await);
     assert_eq!(
         (again.outcome, again.execution_arn),
         (Outcome::AlreadyStarted, started.execution_arn)
@@ -203,15 +213,17 @@ async fn a_start_held_past_the_sdk_timeout_is_transient_and_the_redelivery_start
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ledger_read_cut_short_in_transit_is_transient_not_a_reset() -> Result<()> {
-    let (moto, proxy, trigger, state_time, ..) = scenario(2).await?;
+    let (faulty, change) = scenario(2).await?;
+    let (moto, trigger, proxy) = (&faulty.moto, &faulty.trigger, faulty.proxy());
+    let state_time = change.state_time;
     // An earlier start is recorded, so a reset ledger would let this redelivery start again.
-    let started = single(alarm_trigger::handle(&trigger, &alarm_at(&state_time)).await);
+    let started = single(alarm_trigger::handle(trigger, &alarm_at(&state_time)).await);
     assert_eq!(started.outcome, Outcome::Started);
 
     // The redelivery's read of the ledger (the first read after the rule is set) is cut off halfway.
     proxy.fail(LEDGER_GET, 1, 1, Fault::TruncateBody);
-    transient(alarm_trigger::handle(&trigger, &alarm_at(&state_time)).await);
-    let again = single(alarm_trigger::handle(&trigger, &alarm_at(&state_time)).await);
+    transient(alarm_trigger::handle(trigger, &alarm_at(&state_time)).await);
+    let again = single(alarm_trigger::handle(trigger, &alarm_at(&state_time)).await);
     assert_eq!(
         (again.outcome, again.execution_arn),
         (Outcome::AlreadyStarted, started.execution_arn)
@@ -226,30 +238,32 @@ async fn a_ledger_read_cut_short_in_transit_is_transient_not_a_reset() -> Result
 /// ledger; nothing starts twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_start_sagemaker_accepted_but_the_ledger_never_recorded_is_recognised_on_redelivery() -> Result<()> {
-    let (moto, proxy, trigger, state_time, dedupe_key, token) = scenario(2).await?;
+    let (faulty, change) = scenario(2).await?;
+    let (moto, trigger, proxy) = (&faulty.moto, &faulty.trigger, faulty.proxy());
+    let (state_time, dedupe_key, token) = (change.state_time, change.dedupe_key, change.token);
     // Ledger write 1 is the claim; 2 and 3 are both SDK attempts at recording the start.
     proxy.fail(LEDGER_PUT, 2, 2, Fault::Status(503));
 
-    let error = transient(alarm_trigger::handle(&trigger, &alarm_at(&state_time)).await);
+    let error = transient(alarm_trigger::handle(trigger, &alarm_at(&state_time)).await);
     assert!(error.to_string().contains("PutObject"), "{error}");
     let executions = moto.executions(PIPELINE).await?;
     assert_eq!(executions.len(), 1, "SageMaker accepted the start");
     assert_eq!(
-        display_names(&moto).await?,
-        [key::display_name(MODEL, "metric", &token)],
+        display_names(moto).await?,
+        [display_name(&dedupe_key)],
         "the execution's display name embeds the token"
     );
-    let claim = ledger_record(&moto, &dedupe_key).await?;
+    let claim = ledger_record(moto, &dedupe_key).await?;
     assert_eq!(claim["client_request_token"], Value::String(token.clone()));
     assert!(claim["execution_arn"].is_null(), "claimed but never recorded: {claim}");
 
     // Redelivered at once by another path, inside the claim's lease.
-    let redelivered = single(sns_trigger::handle(&trigger, &sns_at(&state_time)).await);
+    let redelivered = single(sns_trigger::handle(trigger, &sns_at(&state_time)).await);
     assert_eq!(
         (redelivered.outcome, redelivered.execution_arn.as_deref()),
         (Outcome::AlreadyStarted, Some(executions[0].as_str()))
     );
-    assert_recorded(&moto, &dedupe_key, &executions[0], &token).await?;
+    assert_recorded(moto, &dedupe_key, &executions[0], &token).await?;
     assert_eq!(proxy.seen_matching(START).len(), 1, "the start was never sent again");
     assert_eq!(moto.executions(PIPELINE).await?.len(), 1);
     Ok(())
@@ -261,23 +275,25 @@ async fn a_start_sagemaker_accepted_but_the_ledger_never_recorded_is_recognised_
 /// execution by its display name and records it, instead of starting again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_start_whose_answer_was_lost_is_recognised_by_its_display_name() -> Result<()> {
-    let (moto, proxy, trigger, state_time, dedupe_key, token) = scenario(1).await?;
+    let (faulty, change) = scenario(1).await?;
+    let (moto, trigger, proxy) = (&faulty.moto, &faulty.trigger, faulty.proxy());
+    let (state_time, dedupe_key, token) = (change.state_time, change.dedupe_key, change.token);
     proxy.fail(START, 1, 1, Fault::ForwardThenReset);
 
-    transient(alarm_trigger::handle(&trigger, &alarm_at(&state_time)).await);
+    transient(alarm_trigger::handle(trigger, &alarm_at(&state_time)).await);
     let executions = moto.executions(PIPELINE).await?;
     assert_eq!(executions.len(), 1, "the start took effect");
     assert!(
-        ledger_record(&moto, &dedupe_key).await?.is_null(),
+        ledger_record(moto, &dedupe_key).await?.is_null(),
         "the claim was released"
     );
 
-    let redelivered = single(alarm_trigger::handle(&trigger, &alarm_at(&state_time)).await);
+    let redelivered = single(alarm_trigger::handle(trigger, &alarm_at(&state_time)).await);
     assert_eq!(
         (redelivered.outcome, redelivered.execution_arn.as_deref()),
         (Outcome::AlreadyStarted, Some(executions[0].as_str()))
     );
-    assert_recorded(&moto, &dedupe_key, &executions[0], &token).await?;
+    assert_recorded(moto, &dedupe_key, &executions[0], &token).await?;
     assert_eq!(proxy.seen_matching(START).len(), 1);
     assert_eq!(moto.executions(PIPELINE).await?.len(), 1);
     Ok(())
@@ -290,20 +306,22 @@ async fn a_start_whose_answer_was_lost_is_recognised_by_its_display_name() -> Re
 /// display name, which is what SageMaker would have deduplicated on.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sdk_retries_of_a_start_reuse_its_client_request_token() -> Result<()> {
-    let (moto, proxy, trigger, state_time, dedupe_key, token) = scenario(2).await?;
+    let (faulty, change) = scenario(2).await?;
+    let (moto, trigger, proxy) = (&faulty.moto, &faulty.trigger, faulty.proxy());
+    let (state_time, dedupe_key, token) = (change.state_time, change.dedupe_key, change.token);
     proxy.fail(START, 1, 1, Fault::ForwardThenStatus(500));
 
-    let started = single(alarm_trigger::handle(&trigger, &alarm_at(&state_time)).await);
+    let started = single(alarm_trigger::handle(trigger, &alarm_at(&state_time)).await);
     assert_eq!(started.outcome, Outcome::Started);
     let attempts = proxy.seen_matching(START);
     assert_eq!(attempts.len(), 2, "{attempts:?}");
-    let display_name = key::display_name(MODEL, "metric", &token);
+    let display_name = display_name(&dedupe_key);
     for attempt in &attempts {
         assert_eq!(attempt.client_request_token.as_deref(), Some(token.as_str()));
         assert_eq!(attempt.display_name.as_deref(), Some(display_name.as_str()));
     }
-    assert!(display_names(&moto).await?.iter().all(|name| *name == display_name));
-    assert_recorded(&moto, &dedupe_key, started.execution_arn.as_deref().unwrap(), &token).await?;
+    assert!(display_names(moto).await?.iter().all(|name| *name == display_name));
+    assert_recorded(moto, &dedupe_key, started.execution_arn.as_deref().unwrap(), &token).await?;
     Ok(())
 }
 
@@ -311,18 +329,20 @@ async fn sdk_retries_of_a_start_reuse_its_client_request_token() -> Result<()> {
 /// lost write of the record is redone. One start, recorded.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lost_conditional_write_races_are_reread_and_start_once() -> Result<()> {
-    let (moto, proxy, trigger, state_time, dedupe_key, token) = scenario(2).await?;
+    let (faulty, change) = scenario(2).await?;
+    let (moto, trigger, proxy) = (&faulty.moto, &faulty.trigger, faulty.proxy());
+    let (state_time, dedupe_key, token) = (change.state_time, change.dedupe_key, change.token);
     // Write 1 is the first claim (lost), 2 the claim again, 3 the record (lost), 4 the record again.
     proxy.fail(LEDGER_PUT, 1, 1, Fault::PreconditionFailed);
     proxy.fail(LEDGER_PUT, 3, 1, Fault::PreconditionFailed);
 
-    let started = single(alarm_trigger::handle(&trigger, &alarm_at(&state_time)).await);
+    let started = single(alarm_trigger::handle(trigger, &alarm_at(&state_time)).await);
     assert_eq!(started.outcome, Outcome::Started);
     assert_eq!(proxy.seen_matching(LEDGER_PUT).len(), 4);
     assert_eq!(proxy.seen_matching(START).len(), 1);
     let executions = moto.executions(PIPELINE).await?;
     assert_eq!(executions.len(), 1);
-    assert_recorded(&moto, &dedupe_key, &executions[0], &token).await?;
+    assert_recorded(moto, &dedupe_key, &executions[0], &token).await?;
     Ok(())
 }
 
@@ -333,10 +353,12 @@ async fn lost_conditional_write_races_are_reread_and_start_once() -> Result<()> 
 /// as on another invocation's and answering `Transient`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_claim_that_landed_though_its_answer_was_lost_is_the_invocations_own() -> Result<()> {
-    let (moto, proxy, trigger, state_time, dedupe_key, token) = scenario(2).await?;
+    let (faulty, change) = scenario(2).await?;
+    let (moto, trigger, proxy) = (&faulty.moto, &faulty.trigger, faulty.proxy());
+    let (state_time, dedupe_key, token) = (change.state_time, change.dedupe_key, change.token);
     proxy.fail(LEDGER_PUT, 1, 1, Fault::ForwardThenStatus(500));
 
-    let started = single(alarm_trigger::handle(&trigger, &alarm_at(&state_time)).await);
+    let started = single(alarm_trigger::handle(trigger, &alarm_at(&state_time)).await);
     assert_eq!((started.outcome, started.reason.as_str()), (Outcome::Started, "alarm"));
     // Write 1 is the claim (it landed; its answer became a 500), 2 the SDK's retry of it (412), 3 the record.
     assert_eq!(proxy.seen_matching(LEDGER_PUT).len(), 3);
@@ -344,7 +366,7 @@ async fn a_claim_that_landed_though_its_answer_was_lost_is_the_invocations_own()
     let executions = moto.executions(PIPELINE).await?;
     assert_eq!(executions.len(), 1);
     assert_eq!(started.execution_arn.as_deref(), Some(executions[0].as_str()));
-    assert_recorded(&moto, &dedupe_key, &executions[0], &token).await?;
+    assert_recorded(moto, &dedupe_key, &executions[0], &token).await?;
     Ok(())
 }
 
@@ -355,8 +377,9 @@ async fn a_claim_that_landed_though_its_answer_was_lost_is_the_invocations_own()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_state_changes_of_one_model_start_once_and_keep_every_evidence() -> Result<()> {
     // No faults: the proxy is there to make moto's conditional writes atomic, as S3's are.
-    let (moto, proxy) = setup().await?;
-    let trigger = Arc::new(proxy.trigger_with(POLICY, 2, Duration::from_secs(30)).await?);
+    let faulty = Scenario::behind_proxy(POLICY, 2).await?;
+    let moto = &faulty.moto;
+    let trigger = Arc::new(faulty.proxy().trigger_with(POLICY, 2, Duration::from_secs(30)).await?);
     let mut deliveries = tokio::task::JoinSet::new();
     for change in 0..12 {
         let state_time = cloudwatch_time(600 - change * 10);

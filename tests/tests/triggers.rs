@@ -7,38 +7,23 @@
 use anyhow::Result;
 use integration_tests::fault::FaultProxy;
 use integration_tests::{
-    cloudwatch_time, fixture, millis_of, with_sns_state_time, with_state_time, Moto, ALL_PARAMETERS, POLICY,
+    cloudwatch_time, fixture, millis_of, single, with_sns_state_time, with_state_time, Moto, Scenario, ALL_PARAMETERS,
+    PIPELINE, POLICY,
 };
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
-use trigger_aws::lambda::LiveTrigger;
-use trigger_aws::{Response, TriggerError};
-use trigger_decision::Outcome;
-
-const PIPELINE: &str = "housing-price-retrain";
-
-async fn setup() -> Result<(Moto, LiveTrigger)> {
-    let moto = Moto::start()?;
-    moto.create(&[PIPELINE], &ALL_PARAMETERS).await?;
-    let trigger = moto.trigger(POLICY, false).await?;
-    Ok((moto, trigger))
-}
-
-fn single(response: Result<Response, TriggerError>) -> trigger_aws::DecisionRecord {
-    let response = response.unwrap_or_else(|error| panic!("expected a decision, got {}: {error}", error.error_type()));
-    assert_eq!(response.decisions.len(), 1, "{response:?}");
-    response.decisions.into_iter().next().unwrap()
-}
+use trigger_decision::{DedupeKey, Outcome, Span};
+use trigger_engine::{Response, TriggerError};
 
 fn outcome(response: Result<Response, TriggerError>) -> (Outcome, String) {
     let decision = single(response);
-    (decision.outcome, decision.reason)
+    (decision.outcome, decision.reason.to_string())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_alarm_starts_the_pipeline_with_trigger_parameters() -> Result<()> {
-    let (moto, trigger) = setup().await?;
+    let Scenario { moto, trigger, .. } = Scenario::start(POLICY).await?;
     let decision = single(alarm_trigger::handle(&trigger, &fresh_alarm()).await);
     assert_eq!(
         (decision.outcome, decision.reason.as_str()),
@@ -55,7 +40,7 @@ async fn an_alarm_starts_the_pipeline_with_trigger_parameters() -> Result<()> {
         parameter("ModelApprovalStatus").as_deref(),
         Some("PendingManualApproval")
     );
-    assert_eq!(parameter("TriggerId"), Some(decision.trigger_id.clone()));
+    assert_eq!(parameter("TriggerId"), Some(decision.trigger_id.to_string()));
     let reason = parameter("TriggerReason").unwrap_or_default();
     assert!(
         reason.contains("housing-price-mae-high") && reason.contains("16250") && reason.contains("15000"),
@@ -86,7 +71,7 @@ async fn a_pipeline_without_the_optional_trigger_parameters_still_starts() -> Re
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_state_change_by_all_three_paths_starts_once() -> Result<()> {
-    let (moto, trigger) = setup().await?;
+    let Scenario { moto, trigger, .. } = Scenario::start(POLICY).await?;
     let [by_action, by_sns, by_eventbridge] = one_state_change_three_ways(&cloudwatch_time(60));
     let first = single(alarm_trigger::handle(&trigger, &by_action).await);
     let by_sns = single(sns_trigger::handle(&trigger, &by_sns).await);
@@ -104,7 +89,7 @@ async fn one_state_change_by_all_three_paths_starts_once() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_concurrent_deliveries_start_exactly_one_execution() -> Result<()> {
-    let (moto, _) = setup().await?;
+    let Scenario { moto, .. } = Scenario::start(POLICY).await?;
     // Through the proxy, which makes moto's conditional writes atomic, as S3's are:
     // moto alone can let two concurrent claims both succeed.
     let proxy = FaultProxy::start(&moto).await?;
@@ -142,7 +127,7 @@ async fn twenty_concurrent_deliveries_start_exactly_one_execution() -> Result<()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_alarm_inside_the_cooldown_is_deferred_and_its_evidence_kept() -> Result<()> {
-    let (moto, trigger) = setup().await?;
+    let Scenario { moto, trigger, .. } = Scenario::start(POLICY).await?;
     let first = with_state_time(fixture("example-cloudwatch-alarm-metric.json"), &cloudwatch_time(60));
     assert_eq!(
         outcome(alarm_trigger::handle(&trigger, &first).await),
@@ -159,7 +144,10 @@ async fn a_second_alarm_inside_the_cooldown_is_deferred_and_its_evidence_kept() 
 
     let ledger = moto.ledger_object("housing-price").await?;
     assert_eq!(ledger["evidence"].as_array().map(Vec::len), Some(1), "{ledger}");
-    assert_eq!(ledger["evidence"][0]["trigger_id"], Value::String(deferred.trigger_id));
+    assert_eq!(
+        ledger["evidence"][0]["trigger_id"],
+        Value::String(deferred.trigger_id.into_string())
+    );
 
     // The schedule sees the evidence, but the cooldown still holds.
     let tick = schedule_now();
@@ -221,7 +209,7 @@ async fn a_deferred_alarm_lets_the_next_schedule_start() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn non_evidence_is_ignored_or_skipped_and_starts_nothing() -> Result<()> {
-    let (moto, trigger) = setup().await?;
+    let Scenario { moto, trigger, .. } = Scenario::start(POLICY).await?;
     let recovered = with_state_time(fixture("example-cloudwatch-alarm-ok.json"), &cloudwatch_time(30));
     let ok = single(alarm_trigger::handle(&trigger, &recovered).await);
     assert_eq!((ok.outcome, ok.reason.as_str()), (Outcome::Ignored, "not-alarm-state"));
@@ -266,7 +254,7 @@ async fn dry_run_decides_but_starts_and_records_nothing() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outage_gives_transient_and_records_nothing() -> Result<()> {
-    let (mut moto, trigger) = setup().await?;
+    let Scenario { mut moto, trigger, .. } = Scenario::start(POLICY).await?;
     moto.stop();
     let error = alarm_trigger::handle(&trigger, &fresh_alarm())
         .await
@@ -278,7 +266,7 @@ async fn an_outage_gives_transient_and_records_nothing() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_sns_record_is_reported_after_the_good_ones_are_decided() -> Result<()> {
-    let (moto, trigger) = setup().await?;
+    let Scenario { moto, trigger, .. } = Scenario::start(POLICY).await?;
     let event = with_sns_state_time(
         fixture("example-sns-multiple-records-one-bad.json"),
         &cloudwatch_time(60),
@@ -300,7 +288,7 @@ async fn a_bad_sns_record_is_reported_after_the_good_ones_are_decided() -> Resul
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_events_are_invalid_input_naming_the_problem() -> Result<()> {
-    let (moto, trigger) = setup().await?;
+    let Scenario { moto, trigger, .. } = Scenario::start(POLICY).await?;
     let check = |result: Result<Response, TriggerError>, fragment: &str| {
         let error = result.expect_err(fragment);
         assert_eq!(error.error_type(), "InvalidEvent", "{error}");
@@ -362,7 +350,7 @@ async fn one_alarm_bound_to_two_models_starts_each_pipeline() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_claim_left_by_a_dead_process_is_taken_over_after_its_lease() -> Result<()> {
-    let (moto, mut trigger) = setup().await?;
+    let Scenario { moto, mut trigger, .. } = Scenario::start(POLICY).await?;
     let state_time = cloudwatch_time(60);
     let event = with_state_time(fixture("example-cloudwatch-alarm-metric.json"), &state_time);
     // Learn the trigger's key from a dry run, then plant a claim as a process
@@ -370,13 +358,13 @@ async fn a_claim_left_by_a_dead_process_is_taken_over_after_its_lease() -> Resul
     let dry = moto.trigger(POLICY, true).await?;
     let trigger_id = single(alarm_trigger::handle(&dry, &event).await).trigger_id;
     let key = &format!("alarm/housing-price-mae-high/{}", millis_of(&state_time));
-    let token = trigger_decision::key::client_request_token(PIPELINE, key);
+    let token = trigger_decision::key::client_request_token(PIPELINE, &DedupeKey::new(key.as_str()));
     let claim = |claimed_at: i64| serde_json::json!({"triggers": {key: {"trigger_id": trigger_id, "client_request_token": token, "claimed_at": claimed_at}}, "evidence": []});
 
     // A fresh claim holds other invocations off: they wait, then answer Transient.
-    let now = trigger_aws::engine::now().millis();
+    let now = trigger_aws::now().millis();
     moto.put_ledger_object("housing-price", &claim(now).to_string()).await?;
-    trigger.claim_wait = Duration::from_millis(500);
+    trigger.claim_wait = Span::from_millis(500);
     let error = alarm_trigger::handle(&trigger, &event)
         .await
         .expect_err("a fresh claim is held");
@@ -389,25 +377,28 @@ async fn a_claim_left_by_a_dead_process_is_taken_over_after_its_lease() -> Resul
     let decision = single(alarm_trigger::handle(&trigger, &event).await);
     assert_eq!(decision.outcome, Outcome::Started);
     let ledger = moto.ledger_object("housing-price").await?;
-    assert_eq!(ledger["triggers"][key]["client_request_token"], Value::String(token));
+    assert_eq!(
+        ledger["triggers"][key]["client_request_token"],
+        Value::String(token.into_string())
+    );
     assert_eq!(moto.executions(PIPELINE).await?.len(), 1);
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_start_the_ledger_never_recorded_is_recognised_not_repeated() -> Result<()> {
-    let (moto, trigger) = setup().await?;
+    let Scenario { moto, trigger, .. } = Scenario::start(POLICY).await?;
     // SageMaker accepted the start, then the process died before the ledger write.
     let state_time = cloudwatch_time(60);
     let key = &format!("alarm/housing-price-mae-high/{}", millis_of(&state_time));
-    let token = trigger_decision::key::client_request_token(PIPELINE, key);
+    let token = trigger_decision::key::client_request_token(PIPELINE, &DedupeKey::new(key.as_str()));
     let started = moto
         .sagemaker()
         .await
         .start_pipeline_execution()
         .pipeline_name(PIPELINE)
         .pipeline_execution_display_name(trigger_decision::key::display_name("housing-price", "metric", &token))
-        .client_request_token(&token)
+        .client_request_token(token.as_str())
         .send()
         .await?;
     let event = with_sns_state_time(fixture("example-sns-cloudwatch-alarm.json"), &state_time);
@@ -425,7 +416,7 @@ async fn a_start_the_ledger_never_recorded_is_recognised_not_repeated() -> Resul
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_corrupt_ledger_object_is_an_error_not_a_reset() -> Result<()> {
-    let (moto, trigger) = setup().await?;
+    let Scenario { moto, trigger, .. } = Scenario::start(POLICY).await?;
     moto.put_ledger_object("housing-price", "{\"triggers\": {\"alarm/x\": ")
         .await?;
     let error = alarm_trigger::handle(&trigger, &fresh_alarm())
@@ -439,7 +430,7 @@ async fn a_corrupt_ledger_object_is_an_error_not_a_reset() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_truncated_or_mistyped_ledger_object_is_an_error_not_a_reset() -> Result<()> {
-    let (moto, trigger) = setup().await?;
+    let Scenario { moto, trigger, .. } = Scenario::start(POLICY).await?;
     let event = fresh_alarm();
     let started = single(alarm_trigger::handle(&trigger, &event).await);
     assert_eq!(started.outcome, Outcome::Started);

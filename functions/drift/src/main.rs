@@ -3,7 +3,6 @@
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
-use trigger_aws::S3Reports;
 
 /// mimalloc: the per-event work is mostly small allocations (see the root Cargo.toml).
 #[global_allocator]
@@ -13,10 +12,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> Result<(), Error> {
     trigger_aws::lambda::init_tracing();
     let trigger = trigger_aws::lambda::init_from_env().await?;
-    let reports = S3Reports::new(trigger.ledger.client().clone());
-    let (trigger, reports) = (&trigger, &reports);
+    let trigger = &trigger;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        trigger_aws::lambda::finish(drift_trigger::handle(trigger, reports, &event.payload).await)
+        trigger_aws::lambda::finish(drift_trigger::handle(trigger, &event.payload).await)
     }))
     .await
 }

@@ -3,14 +3,10 @@
 //! whether retraining is needed before it starts anything.
 
 use serde_json::Value;
-use trigger_aws::{respond, Ledger, PipelineStore, Response, Trigger, TriggerError};
+use trigger_engine::{Response, Trigger, TriggerError};
 
 /// Decodes the event, decides it for every bound model, and applies the decisions.
-pub async fn handle<S: PipelineStore, L: Ledger>(
-    trigger: &Trigger<S, L>,
-    event: &Value,
-) -> Result<Response, TriggerError> {
-    let signal =
-        trigger_events::schedule::decode(event).map_err(|error| TriggerError::InvalidEvent(error.to_string()))?;
-    respond(trigger, &[signal]).await
+pub async fn handle(trigger: &Trigger, event: &Value) -> Result<Response, TriggerError> {
+    let signal = trigger_events::schedule::decode(event)?;
+    trigger.respond(&[signal]).await
 }

@@ -7,17 +7,14 @@
 //! by the dead-letter queue for a person to look at.
 
 use serde_json::Value;
-use trigger_aws::{respond, Ledger, PipelineStore, Response, Trigger, TriggerError};
+use trigger_engine::{Response, Trigger, TriggerError};
 
 /// Decodes every record, decides the good ones, and reports the bad ones.
-pub async fn handle<S: PipelineStore, L: Ledger>(
-    trigger: &Trigger<S, L>,
-    event: &Value,
-) -> Result<Response, TriggerError> {
-    let records = trigger_events::sns::decode(event).map_err(|error| TriggerError::InvalidEvent(error.to_string()))?;
+pub async fn handle(trigger: &Trigger, event: &Value) -> Result<Response, TriggerError> {
+    let records = trigger_events::sns::decode(event)?;
     let (signals, problems): (Vec<_>, Vec<_>) = records.into_iter().partition(Result::is_ok);
     let signals: Vec<_> = signals.into_iter().flatten().collect();
-    let response = respond(trigger, &signals).await?;
+    let response = trigger.respond(&signals).await?;
     if problems.is_empty() {
         return Ok(response);
     }

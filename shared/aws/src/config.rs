@@ -1,9 +1,9 @@
 //! Cold-start configuration from the environment: the policy, the ledger
 //! location and dry-run. Read once; any problem fails the cold start.
 
-use crate::error::TriggerError;
-use crate::ledger::S3Location;
+use crate::location::S3Location;
 use trigger_decision::Policy;
+use trigger_engine::TriggerError;
 
 /// The function's configuration after validation.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,20 +3,21 @@
 //! failures so they can be counted by `errorType`.
 
 use crate::audit::S3DecisionLog;
+use crate::clock::SystemClock;
 use crate::config::Config;
-use crate::engine::{write_log_line, Trigger};
-use crate::error::TriggerError;
 use crate::ledger::S3Ledger;
-use crate::policy_source::{PolicyCell, S3Object, POLICY_CHECK_INTERVAL};
+use crate::location::S3Object;
+use crate::policy_source::{S3Policy, POLICY_CHECK_INTERVAL};
+use crate::reports::S3Reports;
 use crate::store::SageMakerStore;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
+use lambda_runtime::Diagnostic;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// The trigger as deployed: SageMaker and the S3 ledger behind the core.
-pub type LiveTrigger = Trigger<SageMakerStore, S3Ledger>;
+use trigger_engine::log_line::log_failure;
+use trigger_engine::{FixedPolicy, Parts, PolicySource, Trigger, TriggerError};
 
 /// Sets up tracing as lambda_runtime does: JSON when `AWS_LAMBDA_LOG_FORMAT=JSON`,
 /// level from `AWS_LAMBDA_LOG_LEVEL`.
@@ -41,20 +42,30 @@ pub async fn load_sdk_config() -> SdkConfig {
         .await
 }
 
-/// Builds the live trigger. S3 uses path-style addressing when an endpoint
-/// override is set (a local S3 such as moto), since bucket subdomains of
-/// `localhost` do not resolve.
-pub fn live_trigger(config: Config, sdk: &SdkConfig) -> LiveTrigger {
-    let store = SageMakerStore::new(aws_sdk_sagemaker::Client::new(sdk));
+/// The trigger as deployed: SageMaker, the S3 ledger, audit trail and
+/// reports, and the wall clock, deciding under `policy`.
+pub fn live_trigger_with(policy: Arc<dyn PolicySource>, config: &Config, sdk: &SdkConfig) -> Trigger {
     let s3 = s3_client(sdk);
-    let decision_log = S3DecisionLog::new(s3.clone(), config.ledger.clone());
-    let ledger = S3Ledger::new(s3, config.ledger);
-    let mut trigger = Trigger::new(config.policy, store, ledger, config.dry_run);
-    trigger.decision_log = Some(Arc::new(decision_log));
-    trigger
+    let parts = Parts {
+        policy,
+        store: Arc::new(SageMakerStore::new(aws_sdk_sagemaker::Client::new(sdk))),
+        ledger: Arc::new(S3Ledger::new(s3.clone(), config.ledger.clone())),
+        decision_log: Arc::new(S3DecisionLog::new(s3.clone(), config.ledger.clone())),
+        reports: Arc::new(S3Reports::new(s3)),
+        clock: Arc::new(SystemClock),
+    };
+    Trigger::new(parts, config.dry_run)
 }
 
-/// The S3 client for this SDK configuration, path-style when an endpoint override is set.
+/// The live trigger for a configuration whose policy is fixed (inline or a file).
+pub fn live_trigger(config: Config, sdk: &SdkConfig) -> Trigger {
+    let policy = Arc::new(FixedPolicy::new(config.policy.clone()));
+    live_trigger_with(policy, &config, sdk)
+}
+
+/// The S3 client for this SDK configuration. S3 uses path-style addressing
+/// when an endpoint override is set (a local S3 such as moto), since bucket
+/// subdomains of `localhost` do not resolve.
 pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
     let s3_config = aws_sdk_s3::config::Builder::from(sdk)
         .force_path_style(sdk.endpoint_url().is_some())
@@ -69,17 +80,15 @@ pub async fn live_trigger_with_s3_policy(
     lookup: impl Fn(&str) -> Option<String>,
     sdk: &SdkConfig,
     check_every: Duration,
-) -> Result<LiveTrigger, TriggerError> {
-    let cell = PolicyCell::from_s3(s3_client(sdk), object, check_every).await?;
-    let config = Config::with_policy(cell.current().as_ref().clone(), lookup)?;
-    let mut trigger = live_trigger(config, sdk);
-    trigger.policy = cell;
-    Ok(trigger)
+) -> Result<Trigger, TriggerError> {
+    let policy = S3Policy::load(s3_client(sdk), object, check_every).await?;
+    let config = Config::with_policy(policy.current().as_ref().clone(), lookup)?;
+    Ok(live_trigger_with(Arc::new(policy), &config, sdk))
 }
 
 /// Builds the trigger the environment describes; the policy from S3 when
 /// `RETRAIN_POLICY_URI` is set. Also used by the `retrain` CLI.
-pub async fn trigger_from_env() -> Result<LiveTrigger, TriggerError> {
+pub async fn trigger_from_env() -> Result<Trigger, TriggerError> {
     let lookup = |name: &str| std::env::var(name).ok();
     let set = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
     let Some(uri) = set("RETRAIN_POLICY_URI") else {
@@ -102,11 +111,11 @@ pub async fn trigger_from_env() -> Result<LiveTrigger, TriggerError> {
 /// Cold start: configuration from the environment, then SDK clients. A bad
 /// configuration is reported to the Runtime API as an init error, so Lambda
 /// shows the message instead of a bare exit code, and the process exits.
-pub async fn init_from_env() -> Result<LiveTrigger, lambda_runtime::Error> {
+pub async fn init_from_env() -> Result<Trigger, lambda_runtime::Error> {
     match trigger_from_env().await {
         Ok(trigger) => Ok(trigger),
         Err(error) => {
-            log_error(&error);
+            log_failure(&error);
             report_init_error(&error).await;
             Err(Box::new(error))
         }
@@ -135,20 +144,20 @@ async fn report_init_error(error: &TriggerError) {
     }
 }
 
-/// Logs a failed invocation as one JSON line carrying `errorType`, which the
-/// stack's metric filter counts, then passes the result on unchanged.
-pub fn finish<T>(result: Result<T, TriggerError>) -> Result<T, TriggerError> {
-    if let Err(error) = &result {
-        log_error(error);
+/// What Lambda reports for a failed invocation: the stable `errorType` and the message.
+pub fn diagnostic(error: &TriggerError) -> Diagnostic {
+    Diagnostic {
+        error_type: error.error_type().to_string(),
+        error_message: error.to_string(),
     }
-    result
 }
 
-fn log_error(error: &TriggerError) {
-    let line = serde_json::json!({
-        "level": "ERROR",
-        "errorType": error.error_type(),
-        "errorMessage": error.to_string(),
-    });
-    write_log_line(line);
+/// The end of every invocation: a failure is logged as one JSON line carrying
+/// `errorType` (which the stack's metric filter counts) and handed to Lambda
+/// as its `Diagnostic`.
+pub fn finish<T>(result: Result<T, TriggerError>) -> Result<T, Diagnostic> {
+    result.map_err(|error| {
+        log_failure(&error);
+        diagnostic(&error)
+    })
 }

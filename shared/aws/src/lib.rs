@@ -1,39 +1,32 @@
-//! trigger-aws: everything that touches AWS or Lambda, around the pure core.
+//! trigger-aws: the engine's parts made of AWS, and the Lambda glue.
 //!
-//! - `store`: SageMaker pipelines behind the `PipelineStore` trait;
-//! - `ledger`: per-model state in S3 behind the `Ledger` trait, with conditional writes;
-//! - `reports`: drift report statistics read from S3, turned into drift signals;
-//! - `audit`: every decision as an immutable record in the ledger bucket, behind the `DecisionLog` trait;
-//! - `engine`: gather history, call `trigger_decision::decide`, apply the decision exactly once;
-//! - `policy_source`: the policy in force, re-read from S3 when its ETag changes;
+//! - `store`: SageMaker pipelines behind the engine's `PipelineStore`;
+//! - `ledger`: per-model state in S3 behind the engine's `Ledger`, with conditional writes;
+//! - `reports`: drift report objects in S3 behind the engine's `ReportReader`;
+//! - `audit`: the audit trail in S3 behind the engine's `DecisionLog`, and its readers;
+//! - `policy_source`: the policy kept in S3, re-read when its ETag changes;
+//! - `clock`: the wall clock;
+//! - `error`: what the SDK's failures mean;
 //! - `config` and `lambda`: cold start from the environment and the Lambda conventions.
+//!
+//! The gather–decide–apply loop itself is `trigger-engine`, which knows no SDK.
 
 pub mod audit;
+pub mod clock;
 pub mod config;
-pub mod engine;
 pub mod error;
 pub mod lambda;
 pub mod ledger;
+pub mod location;
 pub mod policy_source;
 pub mod reports;
 pub mod store;
 
-pub use audit::{AuditRecord, DecisionLog, S3DecisionLog};
+pub use audit::S3DecisionLog;
+pub use clock::{now, SystemClock};
 pub use config::Config;
-pub use engine::{DecisionRecord, Response, Trigger};
-pub use error::TriggerError;
-pub use ledger::{Ledger, S3Ledger, S3Location};
-pub use reports::{ReportReader, S3Reports};
-pub use store::{PipelineStore, SageMakerStore};
-
-/// Decides decoded signals and collects the response; the common tail of every handler.
-pub async fn respond<S: PipelineStore, L: Ledger>(
-    trigger: &Trigger<S, L>,
-    signals: &[trigger_decision::Signal],
-) -> Result<Response, TriggerError> {
-    let mut decisions = Vec::new();
-    for signal in signals {
-        decisions.extend(trigger.handle(signal).await?);
-    }
-    Ok(Response { decisions })
-}
+pub use ledger::S3Ledger;
+pub use location::{S3Location, S3Object};
+pub use policy_source::S3Policy;
+pub use reports::S3Reports;
+pub use store::SageMakerStore;

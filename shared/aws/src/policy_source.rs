@@ -1,58 +1,28 @@
-//! The policy in force, and where it comes from: fixed at cold start (inline
-//! or a file), or an S3 object (`RETRAIN_POLICY_URI=s3://bucket/key`) that is
-//! re-read when its ETag changes, checked at most once a minute. A new version
-//! that does not parse keeps the last good policy, and is logged at error level
-//! with the EMF metric `RetrainTriggers/PolicyInvalid`, so it can be alarmed on.
+//! The policy kept in S3 (`RETRAIN_POLICY_URI=s3://bucket/key`), behind the
+//! engine's `PolicySource`: read at cold start, then re-read when its ETag
+//! changes, checked at most once a minute. A new version that does not parse
+//! keeps the last good policy, and is logged at error level with the EMF
+//! metric `RetrainTriggers/PolicyInvalid`, so it can be alarmed on. (A policy
+//! given inline or as a file is the engine's `FixedPolicy`.)
 
-use crate::engine::write_log_line;
-use crate::error::TriggerError;
+use crate::clock::now;
+use crate::location::S3Object;
+use async_trait::async_trait;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 use trigger_decision::Policy;
+use trigger_engine::log_line::{policy_invalid_line, write_log_line};
+use trigger_engine::{PolicySource, Refresh, TriggerError};
 
 /// How often, at most, the S3 policy's ETag is checked.
 pub const POLICY_CHECK_INTERVAL: Duration = Duration::from_secs(60);
 
-/// An S3 object named by `s3://bucket/key`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct S3Object {
-    pub bucket: String,
-    pub key: String,
-}
-
-impl S3Object {
-    pub fn parse(uri: &str) -> Option<S3Object> {
-        let (bucket, key) = uri.strip_prefix("s3://")?.split_once('/')?;
-        (!bucket.is_empty() && !key.is_empty()).then(|| S3Object {
-            bucket: bucket.to_string(),
-            key: key.to_string(),
-        })
-    }
-}
-
-impl std::fmt::Display for S3Object {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "s3://{}/{}", self.bucket, self.key)
-    }
-}
-
-/// What a refresh did.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Refresh {
-    /// Fixed policy, or checked less than an interval ago.
-    NotDue,
-    Unchanged,
-    Reloaded,
-    /// The new version does not parse (or could not be read); the last good policy stays.
-    KeptLastGood(String),
-}
-
-/// The policy in force, swappable when it comes from S3.
+/// The policy kept in an S3 object, swapped when the object changes.
 #[derive(Debug)]
-pub struct PolicyCell {
+pub struct S3Policy {
     current: RwLock<Arc<Policy>>,
-    watch: Option<Watch>,
+    watch: Watch,
 }
 
 #[derive(Debug)]
@@ -64,38 +34,34 @@ struct Watch {
     state: Mutex<(String, Instant)>,
 }
 
-impl PolicyCell {
-    pub fn fixed(policy: Policy) -> PolicyCell {
-        PolicyCell {
-            current: RwLock::new(Arc::new(policy)),
-            watch: None,
-        }
-    }
-
+impl S3Policy {
     /// Reads and parses the policy object now (at cold start); any problem is `InvalidConfig`.
-    pub async fn from_s3(
+    pub async fn load(
         client: aws_sdk_s3::Client,
         object: S3Object,
         check_every: Duration,
-    ) -> Result<PolicyCell, TriggerError> {
+    ) -> Result<S3Policy, TriggerError> {
         let (text, etag) = fetch(&client, &object)
             .await
             .map_err(|error| TriggerError::Config(format!("RETRAIN_POLICY_URI={object} cannot be read: {error}")))?;
         let policy = Policy::from_toml(&text)
             .map_err(|error| TriggerError::Config(format!("RETRAIN_POLICY_URI={object}: {error}")))?;
-        Ok(PolicyCell {
+        Ok(S3Policy {
             current: RwLock::new(Arc::new(policy)),
-            watch: Some(Watch {
+            watch: Watch {
                 client,
                 object,
                 check_every,
                 state: Mutex::new((etag, Instant::now())),
-            }),
+            },
         })
     }
+}
 
+#[async_trait]
+impl PolicySource for S3Policy {
     /// The policy in force now.
-    pub fn current(&self) -> Arc<Policy> {
+    fn current(&self) -> Arc<Policy> {
         // A poisoned lock only means a panic elsewhere while swapping an Arc; the value is still whole.
         match self.current.read() {
             Ok(policy) => Arc::clone(&policy),
@@ -105,10 +71,8 @@ impl PolicyCell {
 
     /// Re-reads the S3 policy if an interval has passed and its ETag changed.
     /// Never fails: a problem keeps the last good policy and is logged.
-    pub async fn refresh(&self) -> Refresh {
-        let Some(watch) = &self.watch else {
-            return Refresh::NotDue;
-        };
+    async fn refresh(&self) -> Refresh {
+        let watch = &self.watch;
         // One refresh at a time; concurrent invocations in one process use the current policy meanwhile.
         let Ok(mut state) = watch.state.try_lock() else {
             return Refresh::NotDue;
@@ -154,32 +118,16 @@ impl PolicyCell {
                 Refresh::Reloaded
             }
             Err(error) => {
-                write_log_line(policy_invalid_line(&watch.object, &etag, &error.to_string()));
+                write_log_line(policy_invalid_line(
+                    &watch.object.to_string(),
+                    &etag,
+                    &error.to_string(),
+                    now(),
+                ));
                 Refresh::KeptLastGood(error.to_string())
             }
         }
     }
-}
-
-/// An error-level log line that is also the EMF metric `RetrainTriggers/PolicyInvalid`.
-pub fn policy_invalid_line(object: &S3Object, etag: &str, error: &str) -> String {
-    serde_json::json!({
-        "_aws": {
-            "Timestamp": crate::engine::now().millis(),
-            "CloudWatchMetrics": [{
-                "Namespace": "RetrainTriggers",
-                "Dimensions": [[]],
-                "Metrics": [{"Name": "PolicyInvalid", "Unit": "Count"}],
-            }],
-        },
-        "PolicyInvalid": 1,
-        "level": "ERROR",
-        "message": "the new policy version is invalid; the last good policy stays in force",
-        "policy": object.to_string(),
-        "etag": etag,
-        "error": error,
-    })
-    .to_string()
 }
 
 async fn fetch(client: &aws_sdk_s3::Client, object: &S3Object) -> Result<(String, String), String> {

@@ -1,35 +1,19 @@
-//! The pipeline store: what the core needs from SageMaker, and nothing more.
+//! SageMaker Pipelines behind the engine's `PipelineStore`, with the SDK.
 
-use crate::error::TriggerError;
+use crate::error::from_sdk;
+use async_trait::async_trait;
 use aws_sdk_sagemaker::types::{Parameter, SortOrder, SortPipelineExecutionsBy};
 use aws_smithy_types::DateTime;
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::Mutex;
-use trigger_decision::{Execution, ExecutionStatus, StartRequest, Timestamp};
+use trigger_decision::{ExecutionStatus, StartRequest, Timestamp};
+use trigger_engine::{ListedExecution, PipelineStore, TriggerError};
 
 /// The most pages of executions read per decision. At 100 a page this covers
 /// 1,000 executions inside the look-back window, far more than any pipeline
 /// that retrains only when necessary should have.
 const MAX_EXECUTION_PAGES: usize = 10;
-
-/// SageMaker pipelines, seen as the trigger needs them.
-pub trait PipelineStore: Send + Sync {
-    /// Executions of `pipeline` started at or after `since`, whoever started them.
-    fn recent_executions(
-        &self,
-        pipeline: &str,
-        since: Timestamp,
-    ) -> impl Future<Output = Result<Vec<Execution>, TriggerError>> + Send;
-
-    /// The parameter names the pipeline's definition declares.
-    fn declared_parameters(&self, pipeline: &str) -> impl Future<Output = Result<Vec<String>, TriggerError>> + Send;
-
-    /// Starts an execution and returns its ARN. The request's token makes a
-    /// repeat of the same request return the same execution.
-    fn start(&self, request: &StartRequest) -> impl Future<Output = Result<String, TriggerError>> + Send;
-}
 
 /// The SDK-backed store. Declared parameters are read once per pipeline per
 /// process and cached, since a pipeline's definition changes only on deploy.
@@ -48,8 +32,9 @@ impl SageMakerStore {
     }
 }
 
+#[async_trait]
 impl PipelineStore for SageMakerStore {
-    async fn recent_executions(&self, pipeline: &str, since: Timestamp) -> Result<Vec<Execution>, TriggerError> {
+    async fn recent_executions(&self, pipeline: &str, since: Timestamp) -> Result<Vec<ListedExecution>, TriggerError> {
         let mut executions = Vec::new();
         let mut next_token: Option<String> = None;
         for _ in 0..MAX_EXECUTION_PAGES {
@@ -64,22 +49,17 @@ impl PipelineStore for SageMakerStore {
                 .set_next_token(next_token.take())
                 .send()
                 .await
-                .map_err(|error| {
-                    TriggerError::from_sdk(format!("SageMaker ListPipelineExecutions {pipeline}"), error)
-                })?;
+                .map_err(|error| from_sdk(format!("SageMaker ListPipelineExecutions {pipeline}"), error))?;
             for summary in page.pipeline_execution_summaries() {
-                let (Some(arn), Some(started)) = (summary.pipeline_execution_arn(), summary.start_time()) else {
+                let Some(arn) = summary.pipeline_execution_arn() else {
                     continue;
                 };
-                let started_at = Timestamp(started.to_millis().unwrap_or(i64::MAX));
-                // Filter here too: not every endpoint honours CreatedAfter.
-                if started_at < since {
-                    continue;
-                }
-                executions.push(Execution {
+                executions.push(ListedExecution {
                     arn: arn.to_string(),
                     status: ExecutionStatus::parse(summary.pipeline_execution_status().map_or("", |s| s.as_str())),
-                    started_at,
+                    started_at: summary
+                        .start_time()
+                        .map(|started| Timestamp(started.to_millis().unwrap_or(i64::MAX))),
                     display_name: summary.pipeline_execution_display_name().map(str::to_string),
                 });
             }
@@ -103,10 +83,10 @@ impl PipelineStore for SageMakerStore {
             .pipeline_name(pipeline)
             .send()
             .await
-            .map_err(|error| TriggerError::from_sdk(operation.clone(), error))?;
+            .map_err(|error| from_sdk(operation.clone(), error))?;
         let definition = described.pipeline_definition().unwrap_or("{}");
         let names =
-            parameter_names(definition).map_err(|message| TriggerError::Misconfigured { operation, message })?;
+            parameter_names(definition).map_err(|message| TriggerError::misconfigured(operation, message, None))?;
         cache.insert(pipeline.to_string(), names.clone());
         Ok(names)
     }
@@ -121,15 +101,13 @@ impl PipelineStore for SageMakerStore {
             .client
             .start_pipeline_execution()
             .pipeline_name(&request.pipeline)
-            .client_request_token(&request.client_request_token)
+            .client_request_token(request.client_request_token.as_str())
             .pipeline_execution_display_name(&request.display_name)
             .pipeline_execution_description(&request.description)
             .set_pipeline_parameters(Some(parameters))
             .send()
             .await
-            .map_err(|error| {
-                TriggerError::from_sdk(format!("SageMaker StartPipelineExecution {}", request.pipeline), error)
-            })?;
+            .map_err(|error| from_sdk(format!("SageMaker StartPipelineExecution {}", request.pipeline), error))?;
         started.pipeline_execution_arn().map(str::to_string).ok_or_else(|| {
             TriggerError::transient(
                 format!("SageMaker StartPipelineExecution {}", request.pipeline),

@@ -3,8 +3,9 @@
 //! effective policy with the defaults applied, or the error at its line) and
 //! `decisions` (a table of a model's audit records read from the ledger).
 
-use trigger_aws::AuditRecord;
 use trigger_decision::{ModelPolicy, Policy, PolicyError, ScheduleMode, Span};
+use trigger_engine::audit::SeenExecution;
+use trigger_engine::AuditRecord;
 
 /// Validates a policy. `Ok`: the effective per-model policy, as text. `Err`:
 /// `FILE:LINE: message`, the line being where the problem is, as far as it can be found.
@@ -162,10 +163,10 @@ pub fn decisions_table(records: &[AuditRecord]) -> String {
         .map(|record| {
             [
                 record.time.clone(),
-                record.outcome.clone(),
-                record.reason.clone(),
+                record.outcome.to_string(),
+                record.reason.to_string(),
                 record.trigger_type.clone().unwrap_or_else(|| "-".to_string()),
-                record.trigger_id.clone(),
+                record.trigger_id.to_string(),
                 record
                     .execution_arn
                     .as_deref()
@@ -222,14 +223,14 @@ pub fn explain_text(record: &AuditRecord) -> String {
         record.path,
         record
             .dedupe_key
-            .as_deref()
+            .as_ref()
             .map_or_else(String::new, |key| format!(", dedupe key {key}")),
         record.source,
         record.policy_sha256,
     );
     match &record.history {
         Some(history) => {
-            let describe = |execution: &Option<trigger_aws::audit::SeenExecution>| {
+            let describe = |execution: &Option<SeenExecution>| {
                 execution.as_ref().map_or_else(
                     || "none".to_string(),
                     |execution| {

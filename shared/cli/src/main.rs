@@ -1,112 +1,105 @@
 //! `retrain`: the operators' command line. This file only parses arguments
-//! and wires them to the functions in lib.rs; AWS is reached with the standard
-//! SDK configuration, so `AWS_ENDPOINT_URL` points it at moto.
+//! (clap's derive API: the commands are the types below) and wires them to
+//! the functions in lib.rs; AWS is reached with the standard SDK
+//! configuration, so `AWS_ENDPOINT_URL` points it at moto.
 
 use anyhow::{bail, Context, Result};
-use clap::{Arg, ArgAction, Command};
+use clap::{Args, Parser, Subcommand};
 use std::process::ExitCode;
 use trigger_aws::audit::{find_records, list_records};
-use trigger_aws::engine::now;
 use trigger_aws::lambda::{load_sdk_config, s3_client, trigger_from_env};
-use trigger_aws::S3Location;
+use trigger_aws::{now, S3Location};
 
-fn command() -> Command {
-    Command::new("retrain")
-        .about("Check retraining policies and read the decisions the triggers recorded.")
-        .subcommand_required(true)
-        .subcommand(
-            Command::new("policy").subcommand_required(true).subcommand(
-                Command::new("check")
-                    .about("Validate a policy file and print every model's effective policy, defaults applied")
-                    .arg(Arg::new("file").required(true).value_name("FILE")),
-            ),
-        )
-        .subcommand(
-            Command::new("decisions")
-                .about("A table of a model's recorded decisions, newest first")
-                .arg(Arg::new("model").long("model").required(true).value_name("MODEL"))
-                .arg(
-                    Arg::new("since")
-                        .long("since")
-                        .default_value("7d")
-                        .value_name("DURATION")
-                        .help("how far back, like 7d or 12h"),
-                )
-                .arg(
-                    Arg::new("ledger")
-                        .long("ledger")
-                        .value_name("s3://bucket/prefix")
-                        .help("the ledger; defaults to $RETRAIN_LEDGER"),
-                ),
-        )
-        .subcommand(
-            Command::new("explain")
-                .about("Every record of one trigger, formatted for a person")
-                .arg(Arg::new("trigger_id").required(true).value_name("TRIGGER_ID"))
-                .arg(
-                    Arg::new("model")
-                        .long("model")
-                        .value_name("MODEL")
-                        .help("look only under this model's records (faster)"),
-                )
-                .arg(
-                    Arg::new("ledger")
-                        .long("ledger")
-                        .value_name("s3://bucket/prefix")
-                        .help("the ledger; defaults to $RETRAIN_LEDGER"),
-                ),
-        )
-        .subcommand(
-            Command::new("start")
-                .about(
-                    "Ask for a retrain through manual-trigger's code path, as the caller's IAM identity; \
-                     needs RETRAIN_POLICY (or _FILE or _URI) and RETRAIN_LEDGER",
-                )
-                .arg(Arg::new("model").long("model").required(true).value_name("MODEL"))
-                .arg(Arg::new("reason").long("reason").required(true).value_name("TEXT"))
-                .arg(
-                    Arg::new("force")
-                        .long("force")
-                        .action(ArgAction::SetTrue)
-                        .help("skip the cooldown (never the in-flight check or the budget)"),
-                )
-                .arg(
-                    Arg::new("parameter")
-                        .long("parameter")
-                        .value_name("NAME=VALUE")
-                        .action(ArgAction::Append)
-                        .help("override a parameter the model's allow_overrides lists"),
-                )
-                .arg(Arg::new("approval").long("approval").value_name("manual|auto"))
-                .arg(
-                    Arg::new("request_id")
-                        .long("request-id")
-                        .value_name("ID")
-                        .help("the dedupe key; repeat it to retry the same request safely"),
-                ),
-        )
-        .arg(
-            Arg::new("quiet")
-                .long("quiet")
-                .short('q')
-                .action(ArgAction::SetTrue)
-                .global(true),
-        )
+/// Check retraining policies and read the decisions the triggers recorded.
+#[derive(Debug, Parser)]
+#[command(name = "retrain")]
+struct Cli {
+    /// Say nothing on stderr about what is being read.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Policy files.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// A table of a model's recorded decisions, newest first.
+    Decisions(DecisionsArgs),
+    /// Every record of one trigger, formatted for a person.
+    Explain(ExplainArgs),
+    /// Ask for a retrain through manual-trigger's code path, as the caller's IAM identity;
+    /// needs RETRAIN_POLICY (or _FILE or _URI) and RETRAIN_LEDGER.
+    Start(StartArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// Validate a policy file and print every model's effective policy, defaults applied.
+    Check {
+        #[arg(value_name = "FILE")]
+        file: String,
+    },
+}
+
+/// Where the audit trail is.
+#[derive(Debug, Args)]
+struct LedgerArg {
+    /// The ledger; defaults to $RETRAIN_LEDGER.
+    #[arg(long, value_name = "s3://bucket/prefix")]
+    ledger: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct DecisionsArgs {
+    #[arg(long, value_name = "MODEL")]
+    model: String,
+    /// How far back, like 7d or 12h.
+    #[arg(long, value_name = "DURATION", default_value = "7d")]
+    since: String,
+    #[command(flatten)]
+    ledger: LedgerArg,
+}
+
+#[derive(Debug, Args)]
+struct ExplainArgs {
+    #[arg(value_name = "TRIGGER_ID")]
+    trigger_id: String,
+    /// Look only under this model's records (faster).
+    #[arg(long, value_name = "MODEL")]
+    model: Option<String>,
+    #[command(flatten)]
+    ledger: LedgerArg,
+}
+
+#[derive(Debug, Args)]
+struct StartArgs {
+    #[arg(long, value_name = "MODEL")]
+    model: String,
+    #[arg(long, value_name = "TEXT")]
+    reason: String,
+    /// Skip the cooldown (never the in-flight check or the budget).
+    #[arg(long)]
+    force: bool,
+    /// Override a parameter the model's allow_overrides lists.
+    #[arg(long = "parameter", value_name = "NAME=VALUE")]
+    parameters: Vec<String>,
+    #[arg(long, value_name = "manual|auto")]
+    approval: Option<String>,
+    /// The dedupe key; repeat it to retry the same request safely.
+    #[arg(long, value_name = "ID")]
+    request_id: Option<String>,
 }
 
 fn main() -> ExitCode {
-    let matches = command().get_matches();
-    let result = match matches.subcommand() {
-        Some(("policy", policy)) => match policy.subcommand() {
-            Some(("check", check)) => policy_check(check.get_one::<String>("file").map_or("", String::as_str)),
-            _ => Err(anyhow::anyhow!(
-                "unknown policy command; try `retrain policy check FILE`"
-            )),
-        },
-        Some(("decisions", decisions_args)) => decisions(decisions_args),
-        Some(("explain", explain_args)) => explain(explain_args),
-        Some(("start", start_args)) => start(start_args),
-        _ => Err(anyhow::anyhow!("unknown command; see `retrain --help`")),
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Policy(PolicyCommand::Check { file }) => policy_check(&file),
+        Command::Decisions(args) => decisions(&args, cli.quiet),
+        Command::Explain(args) => explain(&args, cli.quiet),
+        Command::Start(args) => start(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -128,14 +121,16 @@ fn policy_check(file: &str) -> Result<()> {
     }
 }
 
-fn decisions(args: &clap::ArgMatches) -> Result<()> {
-    let model = args.get_one::<String>("model").map_or("", String::as_str);
-    let since = retrain_cli::parse_since(args.get_one::<String>("since").map_or("7d", String::as_str))
-        .map_err(anyhow::Error::msg)?;
-    let (ledger_uri, ledger) = ledger(args)?;
-    let quiet = args.get_flag("quiet");
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    runtime.block_on(async {
+/// A single-threaded runtime for one command's few AWS calls.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
+}
+
+fn decisions(args: &DecisionsArgs, quiet: bool) -> Result<()> {
+    let model = &args.model;
+    let since = retrain_cli::parse_since(&args.since).map_err(anyhow::Error::msg)?;
+    let (ledger_uri, ledger) = ledger(&args.ledger)?;
+    runtime()?.block_on(async {
         let s3 = s3_client(&load_sdk_config().await);
         if !quiet {
             eprintln!("reading decisions of {model} from {ledger_uri} for the last {since} …");
@@ -152,8 +147,8 @@ fn decisions(args: &clap::ArgMatches) -> Result<()> {
 }
 
 /// `--ledger`, else `$RETRAIN_LEDGER`, as text and as a location.
-fn ledger(args: &clap::ArgMatches) -> Result<(String, S3Location)> {
-    let uri = match args.get_one::<String>("ledger") {
+fn ledger(arg: &LedgerArg) -> Result<(String, S3Location)> {
+    let uri = match &arg.ledger {
         Some(uri) => uri.clone(),
         None => std::env::var("RETRAIN_LEDGER")
             .context("no ledger: pass --ledger s3://bucket/prefix or set RETRAIN_LEDGER")?,
@@ -163,18 +158,15 @@ fn ledger(args: &clap::ArgMatches) -> Result<(String, S3Location)> {
     Ok((uri, location))
 }
 
-fn explain(args: &clap::ArgMatches) -> Result<()> {
-    let trigger_id = args.get_one::<String>("trigger_id").map_or("", String::as_str);
-    let model = args.get_one::<String>("model").map(String::as_str);
-    let (ledger_uri, ledger) = ledger(args)?;
-    let quiet = args.get_flag("quiet");
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    runtime.block_on(async {
+fn explain(args: &ExplainArgs, quiet: bool) -> Result<()> {
+    let trigger_id = &args.trigger_id;
+    let (ledger_uri, ledger) = ledger(&args.ledger)?;
+    runtime()?.block_on(async {
         let s3 = s3_client(&load_sdk_config().await);
         if !quiet {
             eprintln!("searching {ledger_uri} for trigger {trigger_id} …");
         }
-        let records = find_records(&s3, &ledger, model, trigger_id).await?;
+        let records = find_records(&s3, &ledger, args.model.as_deref(), trigger_id).await?;
         if records.is_empty() {
             bail!("no decision recorded for trigger {trigger_id} under {ledger_uri}");
         }
@@ -184,20 +176,21 @@ fn explain(args: &clap::ArgMatches) -> Result<()> {
     })
 }
 
-fn start(args: &clap::ArgMatches) -> Result<()> {
+fn start(args: StartArgs) -> Result<()> {
     // The answer is the JSON on stdout; the engine's decision log line goes to stderr.
-    trigger_aws::engine::log_lines_to_stderr();
-    let text = |name: &str| args.get_one::<String>(name).cloned();
+    trigger_engine::log_line::log_lines_to_stderr();
     let mut parameters = serde_json::Map::new();
-    for pair in args.get_many::<String>("parameter").into_iter().flatten() {
+    for pair in &args.parameters {
         let (name, value) = pair
             .split_once('=')
             .with_context(|| format!("--parameter {pair:?} is not NAME=VALUE"))?;
         parameters.insert(name.to_string(), serde_json::Value::String(value.to_string()));
     }
-    let request_id = text("request_id").unwrap_or_else(|| format!("retrain-cli-{}", now().millis()));
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    runtime.block_on(async {
+    let request_id = args
+        .request_id
+        .clone()
+        .unwrap_or_else(|| format!("retrain-cli-{}", now().millis()));
+    runtime()?.block_on(async {
         let sdk = load_sdk_config().await;
         // Like a function URL, the requester is who the credentials say, never a flag.
         let identity = aws_sdk_sts::Client::new(&sdk)
@@ -208,17 +201,17 @@ fn start(args: &clap::ArgMatches) -> Result<()> {
             .context("cannot tell who you are (STS GetCallerIdentity); check your AWS credentials")?;
         let requested_by = identity.arn().context("STS returned no caller ARN")?.to_string();
         let mut request = serde_json::json!({
-            "model": text("model"),
-            "reason": text("reason"),
+            "model": args.model,
+            "reason": args.reason,
             "requested_by": requested_by,
-            "force": args.get_flag("force"),
+            "force": args.force,
             "parameters": parameters,
         });
-        if let Some(approval) = text("approval") {
+        if let Some(approval) = args.approval {
             request["approval"] = serde_json::Value::String(approval);
         }
         let trigger = trigger_from_env().await?;
-        let answer = manual_trigger::handle(&trigger, &request, &request_id).await?;
+        let answer = trigger_engine::manual::decide(&trigger, &request, &request_id).await?;
         println!("{}", serde_json::to_string_pretty(&answer)?);
         Ok(())
     })

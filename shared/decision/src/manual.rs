@@ -35,7 +35,7 @@ pub fn check(request: &ManualRequest, model: &ModelPolicy) -> Result<(), ManualR
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
-    use crate::signal::Path;
+    use crate::path::Path;
     use crate::{Policy, Timestamp};
     use std::collections::BTreeMap;
 

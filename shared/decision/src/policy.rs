@@ -311,46 +311,87 @@ fn names_match(entry: &str, name: &str, arn: Option<&str>) -> bool {
     entry == name || arn == Some(entry)
 }
 
-fn parse_model(raw: RawModel, defaults: &RawSettings) -> Result<ModelPolicy, PolicyError> {
+/// One `[[model]]` with the defaults applied: its identity, its bindings and
+/// parameters, its settings, then one function per optional section
+/// (`[model.drift]`). A new section is one more line here and one more function.
+fn parse_model(mut raw: RawModel, defaults: &RawSettings) -> Result<ModelPolicy, PolicyError> {
     let model = Some(raw.name.as_str());
-    if !is_model_name(&raw.name) {
+    check_identity(model, &raw.name, &raw.pipeline)?;
+    check_bindings(model, &raw.alarms, &raw.schedules)?;
+    check_parameters(model, &raw.parameters)?;
+    check_overrides(model, &raw.allow_overrides)?;
+    let drift = raw.drift.take().map(|drift| parse_drift(model, drift)).transpose()?;
+    let settings = parse_settings(model, &raw, defaults)?;
+    Ok(ModelPolicy {
+        drift,
+        max_starts: settings.max_starts,
+        cooldown: settings.cooldown,
+        max_event_age: settings.max_event_age,
+        schedule: settings.schedule,
+        approval: settings.approval,
+        name: raw.name,
+        pipeline: raw.pipeline,
+        alarms: raw.alarms,
+        schedules: raw.schedules,
+        parameters: raw.parameters,
+        allow_overrides: raw.allow_overrides,
+    })
+}
+
+/// The model's name names its ledger object; the pipeline must be a SageMaker pipeline name.
+fn check_identity(model: Option<&str>, name: &str, pipeline: &str) -> Result<(), PolicyError> {
+    if !is_model_name(name) {
         return Err(PolicyError::field(
             model,
             "name",
             "must be 1 to 128 characters of letters, digits, `.`, `_` or `-` (it names the model's ledger object)",
         ));
     }
-    if !is_pipeline_name(&raw.pipeline) {
+    if !is_pipeline_name(pipeline) {
         return Err(PolicyError::field(
             model,
             "pipeline",
             format!(
-                "\"{}\" is not a SageMaker pipeline name: use 1 to 256 letters, digits and hyphens, starting and ending with a letter or digit",
-                raw.pipeline
+                "\"{pipeline}\" is not a SageMaker pipeline name: use 1 to 256 letters, digits and hyphens, starting and ending with a letter or digit"
             ),
         ));
     }
-    for (field, entries) in [("alarms", &raw.alarms), ("schedules", &raw.schedules)] {
+    Ok(())
+}
+
+/// Alarms and schedules are bound by name or ARN; an empty entry would bind nothing.
+fn check_bindings(model: Option<&str>, alarms: &[String], schedules: &[String]) -> Result<(), PolicyError> {
+    for (field, entries) in [("alarms", alarms), ("schedules", schedules)] {
         if entries.iter().any(|entry| entry.trim().is_empty()) {
             return Err(PolicyError::field(model, field, "contains an empty name"));
         }
     }
-    for (name, value) in &raw.parameters {
-        if name.is_empty()
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
+    Ok(())
+}
+
+/// Whether `name` may name a pipeline parameter: SageMaker's `[A-Za-z0-9\-_]*`, not empty.
+fn is_parameter_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Static parameters: valid names, none the trigger sets itself, values SageMaker accepts.
+fn check_parameters(model: Option<&str>, parameters: &BTreeMap<String, String>) -> Result<(), PolicyError> {
+    for (name, value) in parameters {
+        let field = format!("parameters.{name}");
+        if !is_parameter_name(name) {
             return Err(PolicyError::field(
                 model,
-                &format!("parameters.{name}"),
+                &field,
                 "parameter names may hold only letters, digits, `-` and `_`",
             ));
         }
         if TRIGGER_PARAMETERS.contains(&name.as_str()) {
             return Err(PolicyError::field(
                 model,
-                &format!("parameters.{name}"),
+                &field,
                 format!(
                     "is set by the trigger itself; remove it (reserved: {})",
                     TRIGGER_PARAMETERS.join(", ")
@@ -360,17 +401,18 @@ fn parse_model(raw: RawModel, defaults: &RawSettings) -> Result<ModelPolicy, Pol
         if value.chars().count() > MAX_PARAMETER_VALUE_CHARS {
             return Err(PolicyError::field(
                 model,
-                &format!("parameters.{name}"),
+                &field,
                 format!("is longer than SageMaker's {MAX_PARAMETER_VALUE_CHARS} characters"),
             ));
         }
     }
-    for name in &raw.allow_overrides {
-        if name.is_empty()
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
+    Ok(())
+}
+
+/// What a manual request may override: parameter names, never one the trigger sets.
+fn check_overrides(model: Option<&str>, allow_overrides: &[String]) -> Result<(), PolicyError> {
+    for name in allow_overrides {
+        if !is_parameter_name(name) {
             return Err(PolicyError::field(
                 model,
                 "allow_overrides",
@@ -388,88 +430,55 @@ fn parse_model(raw: RawModel, defaults: &RawSettings) -> Result<ModelPolicy, Pol
             ));
         }
     }
-    let cooldown = raw
-        .cooldown
-        .as_deref()
-        .or(defaults.cooldown.as_deref())
-        .unwrap_or(DEFAULT_COOLDOWN);
-    let max_event_age = raw
-        .max_event_age
-        .as_deref()
-        .or(defaults.max_event_age.as_deref())
-        .unwrap_or(DEFAULT_MAX_EVENT_AGE);
-    let schedule = raw
-        .schedule
-        .as_deref()
-        .or(defaults.schedule.as_deref())
-        .unwrap_or(DEFAULT_SCHEDULE);
-    let approval = raw
-        .approval
-        .as_deref()
-        .or(defaults.approval.as_deref())
-        .unwrap_or(DEFAULT_APPROVAL);
-    // Blame an inherited bad value on [defaults], an own one on the model.
-    let owner = |own: &Option<String>| if own.is_some() { model } else { None };
-    let drift = raw.drift.map(|drift| parse_drift(model, drift)).transpose()?;
-    let max_starts = raw
-        .max_starts
-        .as_deref()
-        .or(defaults.max_starts.as_deref())
-        .map(|text| parse_max_starts(owner(&raw.max_starts), text))
-        .transpose()?;
-    Ok(ModelPolicy {
-        drift,
+    Ok(())
+}
+
+/// The settings `[defaults]` may give, resolved for one model.
+#[derive(Debug)]
+struct Settings {
+    cooldown: Span,
+    max_event_age: Span,
+    schedule: ScheduleMode,
+    approval: Approval,
+    max_starts: Option<Budget>,
+}
+
+/// Each setting from the model, else `[defaults]`, else the built-in default.
+/// An inherited bad value is blamed on `[defaults]`, an own one on the model.
+fn parse_settings(model: Option<&str>, raw: &RawModel, defaults: &RawSettings) -> Result<Settings, PolicyError> {
+    let pick = |own: &Option<String>, default: &Option<String>, built_in: &'static str| {
+        let owner = if own.is_some() { model } else { None };
+        let text = own.as_deref().or(default.as_deref()).unwrap_or(built_in).to_string();
+        (owner, text)
+    };
+    let max_starts = match (&raw.max_starts, &defaults.max_starts) {
+        (None, None) => None,
+        (own, default) => {
+            let (owner, text) = pick(own, default, "");
+            Some(parse_max_starts(owner, &text)?)
+        }
+    };
+    let (owner, text) = pick(&raw.cooldown, &defaults.cooldown, DEFAULT_COOLDOWN);
+    let cooldown = parse_cooldown(owner, &text)?;
+    let (owner, text) = pick(&raw.max_event_age, &defaults.max_event_age, DEFAULT_MAX_EVENT_AGE);
+    let max_event_age = parse_max_event_age(owner, &text)?;
+    let (owner, text) = pick(&raw.schedule, &defaults.schedule, DEFAULT_SCHEDULE);
+    let schedule = parse_schedule(owner, &text)?;
+    let (owner, text) = pick(&raw.approval, &defaults.approval, DEFAULT_APPROVAL);
+    let approval = parse_approval(owner, &text)?;
+    Ok(Settings {
+        cooldown,
+        max_event_age,
+        schedule,
+        approval,
         max_starts,
-        cooldown: parse_cooldown(owner(&raw.cooldown), cooldown)?,
-        max_event_age: parse_max_event_age(owner(&raw.max_event_age), max_event_age)?,
-        schedule: parse_schedule(owner(&raw.schedule), schedule)?,
-        approval: parse_approval(owner(&raw.approval), approval)?,
-        name: raw.name,
-        pipeline: raw.pipeline,
-        alarms: raw.alarms,
-        schedules: raw.schedules,
-        parameters: raw.parameters,
-        allow_overrides: raw.allow_overrides,
     })
 }
 
+/// `[model.drift]`: when a drift report justifies retraining, and how much.
 fn parse_drift(model: Option<&str>, raw: RawDrift) -> Result<DriftPolicy, PolicyError> {
-    let method = match raw.method.as_deref() {
-        None => None,
-        Some("linf") => Some(DriftMethod::Linf),
-        Some("psi") => Some(DriftMethod::Psi),
-        Some("js") => Some(DriftMethod::Js),
-        Some("wasserstein") => Some(DriftMethod::Wasserstein),
-        Some("chi-square") => Some(DriftMethod::ChiSquare),
-        Some(other) => {
-            return Err(PolicyError::field(
-                model,
-                "drift.method",
-                format!(
-                "\"{other}\" is not a drift method; use \"linf\", \"psi\", \"js\", \"wasserstein\" or \"chi-square\""
-            ),
-            ))
-        }
-    };
-    let robust = match raw.comparison.as_deref() {
-        None => None,
-        Some(_) if method.is_some_and(|method| method != DriftMethod::Linf) => {
-            return Err(PolicyError::field(
-                model,
-                "drift.comparison",
-                "applies only to method \"linf\"; remove it",
-            ))
-        }
-        Some("simple") => Some(false),
-        Some("robust") => Some(true),
-        Some(other) => {
-            return Err(PolicyError::field(
-                model,
-                "drift.comparison",
-                format!("\"{other}\" is not a comparison; use \"simple\" or \"robust\""),
-            ))
-        }
-    };
+    let method = parse_drift_method(model, raw.method.as_deref())?;
+    let robust = parse_comparison(model, method, raw.comparison.as_deref())?;
     let positive = |field: &str, value: Option<f64>| match value {
         Some(number) if !(number.is_finite() && number > 0.0) => Err(PolicyError::field(
             model,
@@ -495,29 +504,8 @@ fn parse_drift(model: Option<&str>, raw: RawDrift) -> Result<DriftPolicy, Policy
             format!("{rehearsal_fraction} is not a share between 0 and 1"),
         ));
     }
-    let min_drifted = match raw.min_drifted {
-        None => 1,
-        Some(count) if count >= 1 => usize::try_from(count).unwrap_or(usize::MAX),
-        Some(count) => {
-            return Err(PolicyError::field(
-                model,
-                "drift.min_drifted",
-                format!("{count} is not a count of at least 1"),
-            ))
-        }
-    };
-    for (field, uri) in [("drift.baseline", &raw.baseline), ("drift.reports", &raw.reports)] {
-        if uri
-            .as_deref()
-            .is_some_and(|uri| !uri.starts_with("s3://") || uri.len() <= "s3://".len())
-        {
-            return Err(PolicyError::field(
-                model,
-                field,
-                "must be an S3 URI like s3://bucket/key",
-            ));
-        }
-    }
+    let min_drifted = parse_min_drifted(model, raw.min_drifted)?;
+    check_drift_uris(model, &raw.baseline, &raw.reports)?;
     let features = raw.features.unwrap_or_else(|| vec!["*".to_string()]);
     if features.is_empty() {
         return Err(PolicyError::field(
@@ -538,6 +526,82 @@ fn parse_drift(model: Option<&str>, raw: RawDrift) -> Result<DriftPolicy, Policy
         baseline: raw.baseline,
         reports: raw.reports,
     })
+}
+
+/// `drift.method`; absent leaves the choice to `constraints.json`.
+fn parse_drift_method(model: Option<&str>, text: Option<&str>) -> Result<Option<DriftMethod>, PolicyError> {
+    match text {
+        None => Ok(None),
+        Some("linf") => Ok(Some(DriftMethod::Linf)),
+        Some("psi") => Ok(Some(DriftMethod::Psi)),
+        Some("js") => Ok(Some(DriftMethod::Js)),
+        Some("wasserstein") => Ok(Some(DriftMethod::Wasserstein)),
+        Some("chi-square") => Ok(Some(DriftMethod::ChiSquare)),
+        Some(other) => Err(PolicyError::field(
+            model,
+            "drift.method",
+            format!(
+                "\"{other}\" is not a drift method; use \"linf\", \"psi\", \"js\", \"wasserstein\" or \"chi-square\""
+            ),
+        )),
+    }
+}
+
+/// `drift.comparison`, simple or robust, which only L-infinity has.
+fn parse_comparison(
+    model: Option<&str>,
+    method: Option<DriftMethod>,
+    text: Option<&str>,
+) -> Result<Option<bool>, PolicyError> {
+    match text {
+        None => Ok(None),
+        Some(_) if method.is_some_and(|method| method != DriftMethod::Linf) => Err(PolicyError::field(
+            model,
+            "drift.comparison",
+            "applies only to method \"linf\"; remove it",
+        )),
+        Some("simple") => Ok(Some(false)),
+        Some("robust") => Ok(Some(true)),
+        Some(other) => Err(PolicyError::field(
+            model,
+            "drift.comparison",
+            format!("\"{other}\" is not a comparison; use \"simple\" or \"robust\""),
+        )),
+    }
+}
+
+/// `drift.min_drifted`: a count of at least 1 (1 when absent).
+fn parse_min_drifted(model: Option<&str>, count: Option<i64>) -> Result<usize, PolicyError> {
+    match count {
+        None => Ok(1),
+        Some(count) if count >= 1 => Ok(usize::try_from(count).unwrap_or(usize::MAX)),
+        Some(count) => Err(PolicyError::field(
+            model,
+            "drift.min_drifted",
+            format!("{count} is not a count of at least 1"),
+        )),
+    }
+}
+
+/// `drift.baseline` and `drift.reports`, when given, are S3 URIs.
+fn check_drift_uris(
+    model: Option<&str>,
+    baseline: &Option<String>,
+    reports: &Option<String>,
+) -> Result<(), PolicyError> {
+    for (field, uri) in [("drift.baseline", baseline), ("drift.reports", reports)] {
+        if uri
+            .as_deref()
+            .is_some_and(|uri| !uri.starts_with("s3://") || uri.len() <= "s3://".len())
+        {
+            return Err(PolicyError::field(
+                model,
+                field,
+                "must be an S3 URI like s3://bucket/key",
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn parse_cooldown(model: Option<&str>, text: &str) -> Result<Span, PolicyError> {

@@ -5,6 +5,8 @@
 //! which JSON shape it came from except `path`, which is kept for the logs.
 
 use crate::drift::DriftReport;
+use crate::key::DedupeKey;
+use crate::path::Path;
 use crate::policy::Approval;
 use crate::time::Timestamp;
 use std::collections::BTreeMap;
@@ -19,35 +21,6 @@ pub enum Signal {
     Drift(Box<DriftReport>),
     /// A person asked for a retrain (`manual-trigger`).
     Manual(ManualRequest),
-}
-
-/// How the event reached the function. Only for logs: the dedupe key ignores it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Path {
-    AlarmAction,
-    EventBridge,
-    Sns,
-    Scheduler,
-    /// An S3 event notification delivered straight to the function.
-    S3,
-    /// A request made directly (`aws lambda invoke`, `cargo lambda invoke`).
-    Direct,
-    /// A Lambda function URL request (AWS_IAM auth).
-    FunctionUrl,
-}
-
-impl Path {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Path::AlarmAction => "alarm-action",
-            Path::EventBridge => "eventbridge",
-            Path::Sns => "sns",
-            Path::Scheduler => "scheduler",
-            Path::S3 => "s3",
-            Path::Direct => "direct",
-            Path::FunctionUrl => "function-url",
-        }
-    }
 }
 
 /// The state a CloudWatch alarm is in.
@@ -191,13 +164,13 @@ impl Signal {
     /// The dedupe key: what the event means, not its envelope. One alarm state
     /// change gives the same key whether it came by alarm action, SNS or
     /// EventBridge, and any number of redeliveries give it again.
-    pub fn dedupe_key(&self) -> String {
-        match self {
+    pub fn dedupe_key(&self) -> DedupeKey {
+        DedupeKey::new(match self {
             Signal::Alarm(change) => format!("alarm/{}/{}", change.alarm_name, change.state_changed_at.millis()),
             Signal::Schedule(tick) => format!("schedule/{}/{}", tick.schedule_name, tick.scheduled_time.millis()),
             Signal::Drift(report) => format!("drift/{}", report.report_id),
             Signal::Manual(request) => format!("manual/{}", request.request_id),
-        }
+        })
     }
 
     pub fn trigger_type(&self) -> TriggerType {

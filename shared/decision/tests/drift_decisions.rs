@@ -105,7 +105,7 @@ fn check(current: Statistics, drift: &str, executions: &[Execution], expected: (
         _ => None,
     };
     assert_eq!(
-        (decision.outcome(), decision.reason, mode),
+        (decision.outcome(), decision.reason.as_str(), mode),
         expected,
         "{}",
         decision.detail
@@ -215,13 +215,15 @@ fn policy_settings_win_over_constraints_and_constraints_over_defaults() {
     });
     let inherited = policy("min_drifted = 1");
     assert_eq!(
-        decide(&strict, &inherited.models[0], History::default(), NOW).reason,
+        decide(&strict, &inherited.models[0], History::default(), NOW)
+            .reason
+            .as_str(),
         "no-drift"
     );
     // The policy's own threshold wins.
     let own = policy("threshold = 0.1\ncomparison = \"simple\"");
     assert_eq!(
-        decide(&strict, &own.models[0], History::default(), NOW).reason,
+        decide(&strict, &own.models[0], History::default(), NOW).reason.as_str(),
         "drift-mild"
     );
 }
@@ -254,7 +256,7 @@ fn chi_square_uses_adjusted_p_values_and_cramers_v() {
     ]);
     let decision = decide(&report(current), &policy.models[0], History::default(), NOW);
     assert_eq!(
-        (decision.outcome(), decision.reason),
+        (decision.outcome(), decision.reason.as_str()),
         (Outcome::Started, "drift-mild"),
         "{}",
         decision.detail

@@ -12,10 +12,8 @@
 //! which allocates for every segment of its path; this runs on every event.
 
 use crate::error::EventError;
-use crate::field::{describe, last_segment, quote, Object};
-use crate::lenient::{Lenient, Record};
+use crate::field::{describe, last_segment, number, quote, Object};
 use crate::limits::check_event_size;
-use serde::Deserialize;
 use serde_json::Value;
 use std::borrow::Cow;
 use trigger_decision::{AlarmChange, AlarmKind, AlarmState, Measurement, Path, Signal};
@@ -92,17 +90,19 @@ fn decode_alarm_data(body: &Object<'_>, alarm_arn: Option<String>, path: Path) -
         .object("previousState")
         .and_then(|previous| previous.str("value"))
         .and_then(optional_state);
-    let reason = state.get("reasonData").and_then(read_reason_data).unwrap_or_default();
+    let reason_data = state.get("reasonData").and_then(parse_reason_data);
+    let reason_data = reason_data.as_deref();
     let configuration = body.object("configuration");
     let metrics = configuration
         .as_ref()
         .and_then(|configuration| configuration.array("metrics"))
         .unwrap_or(&[]);
+    let triggering_alarms = reason_data.map(triggering_alarms).unwrap_or_default();
 
     let is_composite = configuration
         .as_ref()
         .is_some_and(|configuration| configuration.get("alarmRule").is_some())
-        || reason.triggering_alarms.is_some();
+        || reason_data.is_some_and(|data| data.get("triggeringAlarms").is_some_and(Value::is_array));
     let kind = if is_composite {
         AlarmKind::Composite
     } else {
@@ -112,8 +112,8 @@ fn decode_alarm_data(body: &Object<'_>, alarm_arn: Option<String>, path: Path) -
         AlarmKind::Composite => Measurement::default(),
         _ => Measurement {
             metric: metric_name(kind, metrics),
-            value: reason.value,
-            threshold: reason.threshold,
+            value: reason_data.and_then(value_from_reason_data),
+            threshold: reason_data.and_then(threshold_from_reason_data),
             // The alarm object carries no comparison operator; SNS notifications do.
             comparison: None,
         },
@@ -128,7 +128,7 @@ fn decode_alarm_data(body: &Object<'_>, alarm_arn: Option<String>, path: Path) -
         state_reason: state.str("reason").unwrap_or_default().to_string(),
         state_changed_at,
         measurement,
-        triggering_alarms: reason.triggering_alarms.unwrap_or_default(),
+        triggering_alarms,
         path,
     })
 }
@@ -148,95 +148,17 @@ pub(crate) fn optional_state(text: &str) -> Option<AlarmState> {
     (!text.is_empty()).then(|| AlarmState::parse(text))
 }
 
-/// What an alarm's `state.reasonData` tells.
-#[derive(Debug, Default)]
-struct Reason {
-    /// The newest evaluated datapoint, else the newest recent one.
-    value: Option<f64>,
-    /// The alarm's threshold. Anomaly-detection alarms have none; for them
-    /// this is the band edge the evaluated datapoint was compared with, when given.
-    threshold: Option<f64>,
-    /// A composite alarm's children that caused the change, by name; `Some`
-    /// whenever `triggeringAlarms` is an array, which marks a composite alarm.
-    triggering_alarms: Option<Vec<String>>,
-}
-
-/// `reasonData` is a JSON document in a string. Some producers send the
-/// object itself; take either. Anything else leaves it out.
-fn read_reason_data(value: &Value) -> Option<Reason> {
-    let data: Lenient<ReasonData<'_>> = match value {
-        Value::Object(_) => Lenient::deserialize(value).ok()?,
-        Value::String(text) => match serde_json::from_str(text) {
-            Ok(data) => data,
-            // Not JSON, or JSON with a key given twice, which a `Value` (as
-            // everywhere else in an event) resolves to the last one.
-            Err(_) => {
-                let parsed = serde_json::from_str::<Value>(text).ok().filter(Value::is_object)?;
-                return read_reason_data(&parsed);
-            }
+/// `reasonData` is a JSON document in a string. Some producers send the object itself; take either.
+fn parse_reason_data(value: &Value) -> Option<Cow<'_, Value>> {
+    match value {
+        Value::Object(_) => Some(Cow::Borrowed(value)),
+        Value::String(text) => match serde_json::from_str::<Value>(text) {
+            Ok(parsed) if parsed.is_object() => Some(Cow::Owned(parsed)),
+            _ => None,
         },
-        _ => return None,
-    };
-    let data = data.get()?;
-    let first_evaluated = data
-        .evaluated_datapoints
-        .get()
-        .and_then(|points| points.first())
-        .and_then(Lenient::get);
-    let newest_recent = || {
-        data.recent_datapoints
-            .get()
-            .and_then(|points| points.last())
-            .and_then(Lenient::number)
-    };
-    Some(Reason {
-        value: first_evaluated
-            .and_then(|point| point.value.number())
-            .or_else(newest_recent),
-        threshold: data
-            .threshold
-            .number()
-            .or_else(|| first_evaluated.and_then(|point| point.threshold.number())),
-        triggering_alarms: data.triggering_alarms.get().map(|children| {
-            names_from_arns(
-                children
-                    .iter()
-                    .filter_map(|child| child.get().and_then(|child| child.arn.as_str())),
-            )
-        }),
-    })
+        _ => None,
+    }
 }
-
-/// The parts of `state.reasonData` a `Reason` is read from; other keys are skipped.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-struct ReasonData<'a> {
-    /// Newest first.
-    evaluated_datapoints: Lenient<Vec<Lenient<Datapoint>>>,
-    /// Oldest first.
-    recent_datapoints: Lenient<Vec<Lenient<f64>>>,
-    threshold: Lenient<f64>,
-    #[serde(borrow)]
-    triggering_alarms: Lenient<Vec<Lenient<TriggeringAlarm<'a>>>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct Datapoint {
-    value: Lenient<f64>,
-    threshold: Lenient<f64>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct TriggeringAlarm<'a> {
-    #[serde(borrow)]
-    arn: Lenient<Cow<'a, str>>,
-}
-
-impl Record for ReasonData<'_> {}
-impl Record for Datapoint {}
-impl Record for TriggeringAlarm<'_> {}
 
 /// Tells metric, metric-math and anomaly-detection alarms apart by their metric queries.
 fn metric_kind(metrics: &[Value]) -> AlarmKind {
@@ -293,12 +215,53 @@ fn metric_name(kind: AlarmKind, metrics: &[Value]) -> Option<String> {
     }
 }
 
-/// Alarm names from alarm ARNs: the last `:` segment of each, trimmed; empty ones are skipped.
-pub(crate) fn names_from_arns<'a>(arns: impl Iterator<Item = &'a str>) -> Vec<String> {
-    arns.map(|arn| last_segment(arn, ':').trim())
-        .filter(|name| !name.is_empty())
-        .map(str::to_string)
-        .collect()
+/// The newest evaluated datapoint, else the newest recent one (`recentDatapoints` is oldest first).
+fn value_from_reason_data(reason_data: &Value) -> Option<f64> {
+    reason_data
+        .get("evaluatedDatapoints")
+        .and_then(|points| points.get(0))
+        .and_then(|point| point.get("value"))
+        .and_then(number)
+        .or_else(|| {
+            reason_data
+                .get("recentDatapoints")
+                .and_then(Value::as_array)
+                .and_then(|points| points.last())
+                .and_then(number)
+        })
+}
+
+/// The alarm's threshold. Anomaly-detection alarms have none; for them this is
+/// the band edge the evaluated datapoint was compared with, when given.
+fn threshold_from_reason_data(reason_data: &Value) -> Option<f64> {
+    reason_data.get("threshold").and_then(number).or_else(|| {
+        reason_data
+            .get("evaluatedDatapoints")
+            .and_then(|points| points.get(0))
+            .and_then(|point| point.get("threshold"))
+            .and_then(number)
+    })
+}
+
+/// A composite alarm's children that caused the change, by name (the last `:` segment of each ARN).
+fn triggering_alarms(reason_data: &Value) -> Vec<String> {
+    names_from_arns(reason_data.get("triggeringAlarms"), "arn")
+}
+
+/// Alarm names from an array of objects holding alarm ARNs under `arn_key`; anything else is skipped.
+pub(crate) fn names_from_arns(items: Option<&Value>, arn_key: &str) -> Vec<String> {
+    items
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|item| item.get(arn_key).and_then(Value::as_str))
+                .map(|arn| last_segment(arn, ':').trim())
+                .filter(|name| !name.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn has_value(object: &Value, key: &str) -> bool {

@@ -16,7 +16,7 @@ use crate::field::{describe, Object};
 use crate::limits::check_event_size;
 use crate::timestamp;
 use serde_json::Value;
-use trigger_decision::{Path, Timestamp};
+use trigger_decision::{Path, Reason, Timestamp};
 
 /// Where one drift report's statistics live.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,8 +44,13 @@ pub enum DriftInput {
     Report(DriftRequest),
     /// For example a monitoring job that failed, or an object that is not a `statistics.json`.
     NotAReport {
-        reason: &'static str,
+        reason: Reason,
         detail: String,
+        /// What the input is about (the job, or the object's URI), so that its
+        /// redeliveries are recognised as one.
+        input: String,
+        /// How the input arrived.
+        path: Path,
     },
 }
 
@@ -112,8 +117,10 @@ fn processing_job(root: &Object<'_>) -> Result<DriftInput, EventError> {
     let status = detail.str("ProcessingJobStatus").unwrap_or_default();
     if status != "Completed" {
         return Ok(DriftInput::NotAReport {
-            reason: "job-not-completed",
+            reason: Reason::JobNotCompleted,
             detail: format!("Monitoring job {job} is {status:?}, not Completed; it produced no report to judge."),
+            input: job,
+            path: Path::EventBridge,
         });
     }
     let output = detail
@@ -201,8 +208,10 @@ fn report_object(
     let uri = format!("s3://{bucket}/{key}");
     if !key.ends_with(STATISTICS_FILE) {
         return Ok(DriftInput::NotAReport {
-            reason: "not-statistics",
+            reason: Reason::NotStatistics,
             detail: format!("{uri} is not a {STATISTICS_FILE}; only statistics are compared."),
+            input: uri,
+            path,
         });
     }
     Ok(DriftInput::Report(DriftRequest {
@@ -361,7 +370,8 @@ mod tests {
         assert!(matches!(
             failed.as_slice(),
             [DriftInput::NotAReport {
-                reason: "job-not-completed",
+                reason: Reason::JobNotCompleted,
+                path: Path::EventBridge,
                 ..
             }]
         ));
@@ -371,7 +381,8 @@ mod tests {
         assert!(matches!(
             decoded.as_slice(),
             [DriftInput::NotAReport {
-                reason: "not-statistics",
+                reason: Reason::NotStatistics,
+                path: Path::EventBridge,
                 ..
             }]
         ));

@@ -58,18 +58,21 @@ impl<'a> Object<'a> {
         self.map.get(key).filter(|value| !value.is_null())
     }
 
-    /// The field under `key`, to be read by one of `Required`'s checks.
-    pub(crate) fn field<'p>(&'p self, key: &'p str) -> Required<'a, 'p> {
-        Required {
-            value: self.map.get(key),
-            parent: &self.path,
-            key,
-        }
-    }
-
     /// The value under `key`, or an error saying it is missing or null and why it is needed.
     pub(crate) fn required(&self, key: &str, needed: &'static str) -> Result<&'a Value, EventError> {
-        self.field(key).value(needed)
+        match self.map.get(key) {
+            Some(Value::Null) => Err(EventError::Missing {
+                field: self.field_path(key),
+                absence: "null",
+                needed,
+            }),
+            Some(value) => Ok(value),
+            None => Err(EventError::Missing {
+                field: self.field_path(key),
+                absence: "missing",
+                needed,
+            }),
+        }
     }
 
     /// The object under `key`, when there is one.
@@ -94,7 +97,12 @@ impl<'a> Object<'a> {
 
     /// The string under `key`, or an error when it is absent, null or not a string.
     pub(crate) fn required_str(&self, key: &str, needed: &'static str) -> Result<&'a str, EventError> {
-        self.field(key).str(needed)
+        let value = self.required(key, needed)?;
+        value.as_str().ok_or_else(|| EventError::WrongType {
+            field: self.field_path(key),
+            expected: "a string",
+            found: describe(value),
+        })
     }
 
     /// The array under `key`, when there is one.
@@ -109,72 +117,18 @@ impl<'a> Object<'a> {
 
     /// The alarm or schedule name under `key`, checked for length.
     pub(crate) fn required_name(&self, key: &str, needed: &'static str) -> Result<String, EventError> {
-        self.field(key).name(needed)
+        let name = self.required_str(key, needed)?;
+        check_name(&self.field_path(key), name)
     }
 
     /// The timestamp under `key`: a string in a format `timestamp::parse` reads,
     /// or a JSON number of epoch milliseconds.
     pub(crate) fn required_timestamp(&self, key: &str, needed: &'static str) -> Result<Timestamp, EventError> {
-        self.field(key).timestamp(needed)
-    }
-}
-
-/// A field a signal cannot exist without: its value as found (`None` when
-/// the key is missing; null is kept) and where it was. `Object`'s required
-/// readers check through it, and so do decoders that read their document
-/// another way (`lenient`), so that every error names the field alike.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Required<'v, 'p> {
-    pub(crate) value: Option<&'v Value>,
-    /// The path of the object holding the field (`""` for the event itself).
-    pub(crate) parent: &'p str,
-    pub(crate) key: &'p str,
-}
-
-impl<'v> Required<'v, '_> {
-    /// The value, or an error saying it is missing or null and why it is needed.
-    pub(crate) fn value(self, needed: &'static str) -> Result<&'v Value, EventError> {
-        let absence = match self.value {
-            Some(Value::Null) => "null",
-            Some(value) => return Ok(value),
-            None => "missing",
-        };
-        Err(EventError::Missing {
-            field: self.path(),
-            absence,
-            needed,
-        })
-    }
-
-    /// The string, or an error when it is absent, null or not a string.
-    pub(crate) fn str(self, needed: &'static str) -> Result<&'v str, EventError> {
-        let value = self.value(needed)?;
-        value.as_str().ok_or_else(|| EventError::WrongType {
-            field: self.path(),
-            expected: "a string",
-            found: describe(value),
-        })
-    }
-
-    /// The alarm or schedule name, checked for length.
-    pub(crate) fn name(self, needed: &'static str) -> Result<String, EventError> {
-        let name = self.str(needed)?;
-        check_name(&self.path(), name)
-    }
-
-    /// The timestamp: a string in a format `timestamp::parse` reads, or a JSON
-    /// number of epoch milliseconds.
-    pub(crate) fn timestamp(self, needed: &'static str) -> Result<Timestamp, EventError> {
-        let value = self.value(needed)?;
+        let value = self.required(key, needed)?;
         timestamp::from_json(value).ok_or_else(|| EventError::BadTimestamp {
-            field: self.path(),
+            field: self.field_path(key),
             found: describe(value),
         })
-    }
-
-    /// The field's path, for an error.
-    pub(crate) fn path(&self) -> String {
-        join(self.parent, self.key)
     }
 }
 

@@ -27,7 +27,6 @@ pub mod alarm;
 pub mod drift;
 pub mod error;
 mod field;
-mod lenient;
 pub mod limits;
 pub mod manual;
 pub mod monitor;

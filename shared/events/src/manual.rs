@@ -134,51 +134,74 @@ fn decode_body(
             found: body.get(unknown).map_or_else(|| "null".to_string(), describe),
         });
     }
-    let model = text(body, "model", "a request names the model to retrain")?;
-    let reason = text(body, "reason", "a request says why the model should retrain")?;
-    let force = match body.get("force") {
-        None => false,
-        Some(Value::Bool(flag)) => *flag,
-        Some(other) => {
-            return Err(EventError::WrongType {
-                field: body.field_path("force"),
-                expected: "true or false",
-                found: describe(other),
-            })
-        }
-    };
+    Ok(ManualRequest {
+        model: text(body, "model", "a request names the model to retrain")?,
+        reason: text(body, "reason", "a request says why the model should retrain")?,
+        requested_by,
+        force: force(body)?,
+        parameters: parameters(body)?,
+        approval: approval(body)?,
+        request_id: request_id(body, default_request_id)?,
+        requested_at,
+        path,
+    })
+}
+
+/// `force`: a boolean, false when absent.
+fn force(body: &Object<'_>) -> Result<bool, EventError> {
+    match body.get("force") {
+        None => Ok(false),
+        Some(Value::Bool(flag)) => Ok(*flag),
+        Some(other) => Err(EventError::WrongType {
+            field: body.field_path("force"),
+            expected: "true or false",
+            found: describe(other),
+        }),
+    }
+}
+
+/// `parameters`: an object of names to string values, empty when absent.
+fn parameters(body: &Object<'_>) -> Result<BTreeMap<String, String>, EventError> {
     let mut parameters = BTreeMap::new();
-    if let Some(value) = body.get("parameters") {
-        let Some(object) = value.as_object() else {
+    let Some(value) = body.get("parameters") else {
+        return Ok(parameters);
+    };
+    let Some(object) = value.as_object() else {
+        return Err(EventError::WrongType {
+            field: body.field_path("parameters"),
+            expected: "an object of parameter names to string values",
+            found: describe(value),
+        });
+    };
+    for (name, value) in object {
+        let Some(value) = value.as_str() else {
             return Err(EventError::WrongType {
-                field: body.field_path("parameters"),
-                expected: "an object of parameter names to string values",
+                field: format!("{}.{name}", body.field_path("parameters")),
+                expected: "a string (SageMaker pipeline parameters are passed as text)",
                 found: describe(value),
             });
         };
-        for (name, value) in object {
-            let Some(value) = value.as_str() else {
-                return Err(EventError::WrongType {
-                    field: format!("{}.{name}", body.field_path("parameters")),
-                    expected: "a string (SageMaker pipeline parameters are passed as text)",
-                    found: describe(value),
-                });
-            };
-            parameters.insert(name.clone(), value.to_string());
-        }
+        parameters.insert(name.clone(), value.to_string());
     }
-    let approval = match body.get("approval") {
-        None => None,
-        Some(Value::String(text)) if text == "manual" => Some(Approval::Manual),
-        Some(Value::String(text)) if text == "auto" => Some(Approval::Auto),
-        Some(other) => {
-            return Err(EventError::WrongType {
-                field: body.field_path("approval"),
-                expected: "\"manual\" or \"auto\"",
-                found: describe(other),
-            })
-        }
-    };
+    Ok(parameters)
+}
+
+/// `approval`: `"manual"` or `"auto"`, or absent.
+fn approval(body: &Object<'_>) -> Result<Option<Approval>, EventError> {
+    match body.get("approval") {
+        None => Ok(None),
+        Some(Value::String(text)) if text == "manual" => Ok(Some(Approval::Manual)),
+        Some(Value::String(text)) if text == "auto" => Ok(Some(Approval::Auto)),
+        Some(other) => Err(EventError::WrongType {
+            field: body.field_path("approval"),
+            expected: "\"manual\" or \"auto\"",
+            found: describe(other),
+        }),
+    }
+}
+
+/// `request_id`, else the invocation's own request id; never blank.
+fn request_id(body: &Object<'_>, default_request_id: &str) -> Result<String, EventError> {
     let request_id = match body.get("request_id") {
         Some(_) => text(body, "request_id", "a request id identifies the request across retries")?,
         None => default_request_id.to_string(),
@@ -190,17 +213,7 @@ fn decode_body(
             needed: "the invocation had no request id; pass one in `request_id`",
         });
     }
-    Ok(ManualRequest {
-        model,
-        reason,
-        requested_by,
-        force,
-        parameters,
-        approval,
-        request_id,
-        requested_at,
-        path,
-    })
+    Ok(request_id)
 }
 
 /// A required, non-blank string of at most `MAX_TEXT_CHARS` characters.

@@ -13,12 +13,9 @@
 
 use crate::alarm;
 use crate::error::EventError;
-use crate::field::{describe, shorten, Object, Required};
-use crate::lenient::{Lenient, Record};
+use crate::field::{describe, shorten, Object};
 use crate::limits::{check_event_size, check_record_count};
-use serde::{Deserialize, Deserializer};
 use serde_json::Value;
-use std::borrow::Cow;
 use trigger_decision::{AlarmChange, AlarmKind, Measurement, Path, Signal};
 
 const ENVELOPE_ACCEPTED: &str =
@@ -90,49 +87,34 @@ fn decode_record(index: usize, record: &Value) -> Result<AlarmChange, EventError
     };
     let sns = record.required_object("Sns", "an SNS record carries the notification in `Sns`")?;
     let message_path = sns.field_path("Message");
-    let message = sns.required("Message", "an SNS record carries the alarm notification in `Message`")?;
-    let Value::String(text) = message else {
-        // Not what SNS sends, but a hand-made test event may hold the object itself.
-        return decode_message(message, &message_path);
-    };
-    // CloudWatch's own notification, the common case, is read straight from
-    // the text (see `lenient`). Anything else, including text that is not
-    // JSON, is parsed whole, and errors come from there.
-    if let Ok(Lenient::Is(notification)) = serde_json::from_str::<Lenient<Notification<'_>>>(text) {
-        if notification.is_alarm() {
-            return decode_notification(&notification, &message_path);
+    let message_value = sns.required("Message", "an SNS record carries the alarm notification in `Message`")?;
+    let parsed;
+    let message_value = match message_value {
+        Value::String(text) => {
+            parsed = serde_json::from_str::<Value>(text).map_err(|error| EventError::NotJson {
+                field: message_path.clone(),
+                problem: error.to_string(),
+                found: describe(message_value),
+            })?;
+            &parsed
         }
-    }
-    let parsed = serde_json::from_str::<Value>(text).map_err(|error| EventError::NotJson {
-        field: message_path.clone(),
-        problem: error.to_string(),
-        found: describe(message),
-    })?;
-    decode_message(&parsed, &message_path)
-}
-
-/// Decodes an SNS `Message` already parsed, found at `message_path`.
-fn decode_message(message_value: &Value, message_path: &str) -> Result<AlarmChange, EventError> {
-    let Some(message) = Object::new(message_value, message_path) else {
+        // Not what SNS sends, but a hand-made test event may hold the object itself.
+        other => other,
+    };
+    let Some(message) = Object::new(message_value, message_path.as_str()) else {
         return Err(EventError::WrongType {
-            field: message_path.to_string(),
+            field: message_path,
             expected: "a JSON object holding a CloudWatch alarm notification",
             found: describe(message_value),
         });
     };
     if message.get("AlarmName").is_some() {
-        // An object cannot fail to read as a `Notification`, whose fields are all lenient.
-        let notification = Notification::deserialize(message_value).map_err(|error| EventError::WrongType {
-            field: message_path.to_string(),
-            expected: "a CloudWatch alarm notification",
-            found: error.to_string(),
-        })?;
-        decode_notification(&notification, message_path)
+        decode_notification(&message)
     } else if message.get("detail-type").is_some() {
         alarm::decode_eventbridge(&message, Path::Sns)
     } else {
         Err(EventError::UnrecognisedShape {
-            field: message_path.to_string(),
+            field: message_path,
             wanted: "a CloudWatch alarm notification",
             found: message.describe(),
             accepted: MESSAGE_ACCEPTED,
@@ -140,122 +122,23 @@ fn decode_message(message_value: &Value, message_path: &str) -> Result<AlarmChan
     }
 }
 
-/// What a signal is made from in CloudWatch's SNS notification for a metric
-/// or composite alarm; other keys are skipped.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, rename_all = "PascalCase")]
-struct Notification<'a> {
-    // Required, so kept as found (null included) for the error that names them.
-    #[serde(deserialize_with = "found")]
-    alarm_name: Option<Value>,
-    #[serde(deserialize_with = "found")]
-    new_state_value: Option<Value>,
-    #[serde(deserialize_with = "found")]
-    state_change_time: Option<Value>,
-    #[serde(borrow)]
-    new_state_reason: Lenient<Cow<'a, str>>,
-    #[serde(borrow)]
-    alarm_arn: Lenient<Cow<'a, str>>,
-    #[serde(borrow)]
-    old_state_value: Lenient<Cow<'a, str>>,
-    #[serde(borrow)]
-    alarm_rule: Lenient<Cow<'a, str>>,
-    #[serde(borrow)]
-    triggering_children: Lenient<Vec<Lenient<Child<'a>>>>,
-    #[serde(borrow)]
-    trigger: Lenient<Trigger<'a>>,
-}
-
-impl Notification<'_> {
-    /// Whether this is CloudWatch's notification: it names the alarm.
-    fn is_alarm(&self) -> bool {
-        self.alarm_name.as_ref().is_some_and(|name| !name.is_null())
-    }
-}
-
-/// A composite alarm's child that fired.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, rename_all = "PascalCase")]
-struct Child<'a> {
-    #[serde(borrow)]
-    arn: Lenient<Cow<'a, str>>,
-}
-
-/// The metric alarm's `Trigger`: a metric, or metric-math and anomaly-detection queries.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, rename_all = "PascalCase")]
-struct Trigger<'a> {
-    #[serde(borrow)]
-    metric_name: Lenient<Cow<'a, str>>,
-    threshold: Lenient<f64>,
-    #[serde(borrow)]
-    comparison_operator: Lenient<Cow<'a, str>>,
-    #[serde(borrow)]
-    metrics: Lenient<Vec<Lenient<Query<'a>>>>,
-}
-
-/// One of `Trigger.Metrics`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, rename_all = "PascalCase")]
-struct Query<'a> {
-    #[serde(borrow)]
-    id: Lenient<Cow<'a, str>>,
-    #[serde(borrow)]
-    expression: Lenient<Cow<'a, str>>,
-    return_data: Lenient<bool>,
-    #[serde(borrow)]
-    metric_stat: Lenient<MetricStat<'a>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, rename_all = "PascalCase")]
-struct MetricStat<'a> {
-    #[serde(borrow)]
-    metric: Lenient<Metric<'a>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, rename_all = "PascalCase")]
-struct Metric<'a> {
-    #[serde(borrow)]
-    metric_name: Lenient<Cow<'a, str>>,
-}
-
-impl Record for Notification<'_> {}
-impl Record for Child<'_> {}
-impl Record for Trigger<'_> {}
-impl Record for Query<'_> {}
-impl Record for MetricStat<'_> {}
-impl Record for Metric<'_> {}
-
-/// A required field as found: null is kept, so that it is told apart from a missing one.
-fn found<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
-    Value::deserialize(deserializer).map(Some)
-}
-
-/// Decodes CloudWatch's own SNS notification, found at `message_path`.
-fn decode_notification(message: &Notification<'_>, message_path: &str) -> Result<AlarmChange, EventError> {
-    fn required<'v, 'p>(value: &'v Option<Value>, parent: &'p str, key: &'p str) -> Required<'v, 'p> {
-        Required {
-            value: value.as_ref(),
-            parent,
-            key,
-        }
-    }
-    let alarm_name = required(&message.alarm_name, message_path, "AlarmName")
-        .name("an SNS alarm notification needs the alarm's name")?;
-    let state_field = required(&message.new_state_value, message_path, "NewStateValue");
+/// Decodes CloudWatch's own SNS notification for a metric or composite alarm.
+fn decode_notification(message: &Object<'_>) -> Result<AlarmChange, EventError> {
+    let alarm_name = message.required_name("AlarmName", "an SNS alarm notification needs the alarm's name")?;
     let state = alarm::required_state(
-        &state_field.path(),
-        state_field.str("an SNS alarm notification needs the new state")?,
+        &message.field_path("NewStateValue"),
+        message.required_str("NewStateValue", "an SNS alarm notification needs the new state")?,
     )?;
-    let state_changed_at = required(&message.state_change_time, message_path, "StateChangeTime")
-        .timestamp("an SNS alarm notification needs the time of the state change, which identifies it")?;
-    let state_reason = message.new_state_reason.as_str().unwrap_or_default().to_string();
+    let state_changed_at = message.required_timestamp(
+        "StateChangeTime",
+        "an SNS alarm notification needs the time of the state change, which identifies it",
+    )?;
+    let state_reason = message.str("NewStateReason").unwrap_or_default().to_string();
 
     // Composite alarms have no `Trigger`; they name their rule and the children that fired.
-    let is_composite = message.alarm_rule.is_present() || message.triggering_children.is_present();
-    let (kind, measurement) = match (is_composite, message.trigger.get()) {
+    let is_composite = message.get("AlarmRule").is_some() || message.get("TriggeringChildren").is_some();
+    let trigger = message.object("Trigger");
+    let (kind, measurement) = match (is_composite, trigger) {
         (true, _) => (AlarmKind::Composite, Measurement::default()),
         (false, None) => (
             AlarmKind::Metric,
@@ -265,14 +148,13 @@ fn decode_notification(message: &Notification<'_>, message_path: &str) -> Result
             },
         ),
         (false, Some(trigger)) => {
-            let kind = trigger_kind(trigger);
+            let kind = trigger_kind(&trigger);
             let measurement = Measurement {
-                metric: trigger_metric_name(kind, trigger),
+                metric: trigger_metric_name(kind, &trigger),
                 value: value_from_reason(&state_reason),
-                threshold: trigger.threshold.number(),
+                threshold: trigger.number("Threshold"),
                 comparison: trigger
-                    .comparison_operator
-                    .as_str()
+                    .str("ComparisonOperator")
                     .map(str::trim)
                     .filter(|operator| !operator.is_empty())
                     .map(str::to_string),
@@ -280,51 +162,32 @@ fn decode_notification(message: &Notification<'_>, message_path: &str) -> Result
             (kind, measurement)
         }
     };
-    let triggering_alarms = message
-        .triggering_children
-        .get()
-        .map(|children| {
-            alarm::names_from_arns(
-                children
-                    .iter()
-                    .filter_map(|child| child.get().and_then(|child| child.arn.as_str())),
-            )
-        })
-        .unwrap_or_default();
 
     Ok(AlarmChange {
         alarm_name,
-        alarm_arn: message.alarm_arn.as_str().map(str::to_string),
+        alarm_arn: message.str("AlarmArn").map(str::to_string),
         kind,
         state,
-        previous_state: message.old_state_value.as_str().and_then(alarm::optional_state),
+        previous_state: message.str("OldStateValue").and_then(alarm::optional_state),
         state_reason,
         state_changed_at,
         measurement,
-        triggering_alarms,
+        triggering_alarms: alarm::names_from_arns(message.get("TriggeringChildren"), "Arn"),
         path: Path::Sns,
     })
 }
 
-/// `Trigger.Metrics`, skipping items that are not objects.
-fn queries<'t, 'a>(trigger: &'t Trigger<'a>) -> impl Iterator<Item = &'t Query<'a>> + Clone {
-    trigger
-        .metrics
-        .get()
-        .map_or(&[][..], Vec::as_slice)
-        .iter()
-        .filter_map(Lenient::get)
-}
-
 /// Tells metric, metric-math and anomaly-detection alarms apart by their `Trigger`.
-fn trigger_kind(trigger: &Trigger<'_>) -> AlarmKind {
-    let mut expressions = queries(trigger).filter_map(|query| query.expression.as_str());
-    if expressions
-        .clone()
-        .any(|expression| expression.contains(ANOMALY_BAND_FUNCTION))
-    {
+fn trigger_kind(trigger: &Object<'_>) -> AlarmKind {
+    let queries = trigger.array("Metrics").unwrap_or(&[]);
+    let expressions = || {
+        queries
+            .iter()
+            .filter_map(|query| query.get("Expression").and_then(Value::as_str))
+    };
+    if expressions().any(|expression| expression.contains(ANOMALY_BAND_FUNCTION)) {
         AlarmKind::AnomalyDetection
-    } else if trigger.metric_name.get().is_none() && expressions.next().is_some() {
+    } else if trigger.str("MetricName").is_none() && expressions().next().is_some() {
         AlarmKind::MetricMath
     } else {
         AlarmKind::Metric
@@ -333,24 +196,33 @@ fn trigger_kind(trigger: &Trigger<'_>) -> AlarmKind {
 
 /// `Trigger.MetricName`; for metric math, the expression the alarm returns, else the first
 /// expression, else the first query id; for anomaly detection, the metric the band is drawn around.
-fn trigger_metric_name(kind: AlarmKind, trigger: &Trigger<'_>) -> Option<String> {
+fn trigger_metric_name(kind: AlarmKind, trigger: &Object<'_>) -> Option<String> {
+    let queries = trigger.array("Metrics").unwrap_or(&[]);
     let stat_name = || {
-        trigger.metric_name.as_str().or_else(|| {
-            queries(trigger).find_map(|query| {
+        trigger.str("MetricName").or_else(|| {
+            queries.iter().find_map(|query| {
                 query
-                    .metric_stat
-                    .get()
-                    .and_then(|stat| stat.metric.get())
-                    .and_then(|metric| metric.metric_name.as_str())
+                    .get("MetricStat")
+                    .and_then(|stat| stat.get("Metric"))
+                    .and_then(|metric| metric.get("MetricName"))
+                    .and_then(Value::as_str)
             })
         })
     };
     let expression = || {
-        queries(trigger)
-            .find(|query| query.return_data.get() == Some(&true) && query.expression.get().is_some())
-            .or_else(|| queries(trigger).find(|query| query.expression.get().is_some()))
-            .and_then(|query| query.expression.as_str())
-            .or_else(|| queries(trigger).find_map(|query| query.id.as_str()))
+        let returned = queries.iter().find(|query| {
+            query.get("ReturnData").and_then(Value::as_bool).unwrap_or(false)
+                && query.get("Expression").is_some_and(Value::is_string)
+        });
+        returned
+            .or_else(|| {
+                queries
+                    .iter()
+                    .find(|query| query.get("Expression").is_some_and(Value::is_string))
+            })
+            .and_then(|query| query.get("Expression"))
+            .and_then(Value::as_str)
+            .or_else(|| queries.iter().find_map(|query| query.get("Id").and_then(Value::as_str)))
     };
     let name = match kind {
         AlarmKind::MetricMath => expression().or_else(stat_name),

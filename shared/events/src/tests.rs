@@ -330,7 +330,7 @@ fn one_alarm_state_change_gives_one_dedupe_key_on_every_path() {
     assert_eq!(paths, [Path::AlarmAction, Path::EventBridge, Path::Sns, Path::Sns]);
     for signal in &signals {
         assert_eq!(
-            signal.dedupe_key(),
+            signal.dedupe_key().as_str(),
             format!("alarm/housing-price-mae-high/{SHARED_STATE_CHANGE_MILLIS}")
         );
         let Signal::Alarm(change) = signal else {
@@ -829,9 +829,9 @@ fn with_inner_json_inlined(value: &Value) -> Value {
     }
 }
 
-/// The decoders read JSON inside strings straight from the text (`lenient`),
-/// and fall back to a parsed `Value` for whatever that reader does not take.
-/// Both must give the same signal, or the same error, for every event.
+/// JSON inside a string (an SNS `Message`, an alarm's `reasonData`) and the
+/// same JSON as an object, as hand-made events send it, are one document to
+/// the decoders: they give the same signal, or the same error, for every event.
 #[test]
 fn json_inside_strings_decodes_alike_from_its_text_and_as_an_object() {
     let render_all = |results: Result<Vec<Result<Signal, EventError>>, EventError>| match results {

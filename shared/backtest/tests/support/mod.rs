@@ -30,7 +30,7 @@ pub struct DecideEngine {
     executions: BTreeMap<String, Vec<Execution>>,
     evidence: BTreeMap<String, Vec<Evidence>>,
     /// Execution ARN by trigger id, as the ledger records starts.
-    recorded: BTreeMap<String, String>,
+    recorded: BTreeMap<trigger_decision::key::TriggerId, String>,
     now: Timestamp,
     /// Every instant the clock was moved to, in order.
     pub advances: Vec<Timestamp>,

@@ -9,7 +9,7 @@
 //! every point mass, and every measure below is computed exactly for that
 //! shape rather than by sampling it.
 //!
-//! Invariants, which the lead's drift policy relies on:
+//! Invariants, which the drift policy (`drift::assess`) relies on:
 //! - every function returns a `Distance` whose `value` is finite and >= 0,
 //!   and whose `p_value`, when set, is in [0, 1]: never NaN, never a panic,
 //!   never a loop that depends on the data's values;
@@ -18,8 +18,10 @@
 //!   `note` from [`note`] that says why;
 //! - the distance of a distribution to itself is exactly 0 for every method.
 //!
-//! Statistical conventions follow DOMAIN.md: Deequ's robust L-infinity,
-//! Evidently's Wasserstein normalised by the baseline standard deviation, and
+//! Statistical conventions follow the tools users already compare with:
+//! Deequ's (and so Model Monitor's) robust L-infinity, `max(0, linf -
+//! c_alpha * sqrt((n+m)/(n*m)))` with c_alpha about 1.8, Evidently's
+//! Wasserstein normalised by the baseline standard deviation, and
 //! chi-square homogeneity computed here (statrs' `chisquare` test needs equal
 //! totals and divides by zero on an empty expected bin, so only its
 //! `ChiSquared` distribution is used).
@@ -370,11 +372,39 @@ fn chi_square_table(baseline: &[f64], current: &[f64]) -> Distance {
         return no_data(Some(1.0));
     }
     let grand = rows[0] + rows[1];
+    let (kept, regrouped) = regroup_small_columns(columns, rows, MIN_EXPECTED_COUNT / scale);
+    let why = if regrouped {
+        Some(note::CATEGORIES_REGROUPED)
+    } else {
+        None
+    };
+    if kept.len() < 2 {
+        return Distance {
+            value: 0.0,
+            p_value: Some(1.0),
+            note: Some(note::TOO_FEW_CATEGORIES),
+        };
+    }
+    let statistic = chi_square_statistic(&kept, rows, grand);
+    // For a 2×k table min(rows, columns) - 1 = 1, so V = sqrt(stat / N).
+    let cramers_v = (statistic / grand).sqrt().min(1.0);
+    let degrees_of_freedom = (kept.len() - 1) as f64;
+    let p_value = match ChiSquared::new(degrees_of_freedom) {
+        Ok(distribution) => distribution.sf(statistic * scale),
+        // Unreachable with two or more columns; no evidence is the safe answer.
+        Err(_) => 1.0,
+    };
+    finish(cramers_v, Some(p_value), why)
+}
+
+/// Merges the columns whose expected count is below `threshold` into one
+/// "other" column, itself merged into the smallest kept column when it is
+/// still too small. Returns the columns and whether any was merged.
+fn regroup_small_columns(columns: Vec<[f64; 2]>, rows: [f64; 2], threshold: f64) -> (Vec<[f64; 2]>, bool) {
+    let grand = rows[0] + rows[1];
     let smaller_row = rows[0].min(rows[1]);
-    let threshold = MIN_EXPECTED_COUNT / scale;
     // The expected count is smallest in the smaller row.
     let is_small = |column: &[f64; 2]| (column[0] + column[1]) * (smaller_row / grand) < threshold;
-
     let mut kept: Vec<[f64; 2]> = Vec::with_capacity(columns.len());
     let mut other = [0.0, 0.0];
     let mut regrouped = false;
@@ -401,19 +431,11 @@ fn chi_square_table(baseline: &[f64], current: &[f64]) -> Distance {
             None => kept.push(other),
         }
     }
-    let why = if regrouped {
-        Some(note::CATEGORIES_REGROUPED)
-    } else {
-        None
-    };
-    if kept.len() < 2 {
-        return Distance {
-            value: 0.0,
-            p_value: Some(1.0),
-            note: Some(note::TOO_FEW_CATEGORIES),
-        };
-    }
+    (kept, regrouped)
+}
 
+/// Pearson's statistic of a 2×k table with row totals `rows` and total `grand`.
+fn chi_square_statistic(columns: &[[f64; 2]], rows: [f64; 2], grand: f64) -> f64 {
     let term = |observed: f64, row: f64, total: f64| {
         // total * (row / grand), not (row * total) / grand: with equal rows the
         // share is exactly 0.5, so identical rows give a statistic of exactly 0.
@@ -426,22 +448,13 @@ fn chi_square_table(baseline: &[f64], current: &[f64]) -> Distance {
     };
     // As in `jensen_shannon`, a column's two terms are added first so that
     // swapping baseline and current gives exactly the same statistic.
-    let statistic: f64 = kept
+    columns
         .iter()
         .map(|column| {
             let total = column[0] + column[1];
             term(column[0], rows[0], total) + term(column[1], rows[1], total)
         })
-        .sum();
-    // For a 2×k table min(rows, columns) - 1 = 1, so V = sqrt(stat / N).
-    let cramers_v = (statistic / grand).sqrt().min(1.0);
-    let degrees_of_freedom = (kept.len() - 1) as f64;
-    let p_value = match ChiSquared::new(degrees_of_freedom) {
-        Ok(distribution) => distribution.sf(statistic * scale),
-        // Unreachable with two or more columns; no evidence is the safe answer.
-        Err(_) => 1.0,
-    };
-    finish(cramers_v, Some(p_value), why)
+        .sum()
 }
 
 /// A bucket after cleaning: finite, ordered bounds and a positive-or-zero weight.

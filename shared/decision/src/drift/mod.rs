@@ -6,8 +6,8 @@
 
 pub mod distance;
 
+use crate::path::Path;
 use crate::policy::{DriftMethod, DriftPolicy};
-use crate::signal::Path;
 use crate::time::Timestamp;
 use distance::{Categorical, Distance, Numeric};
 use std::collections::HashMap;
