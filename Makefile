@@ -96,7 +96,7 @@ sizes: release
 		printf '%-20s %8d bytes zipped\n' "$$(basename $$(dirname $$zip))" "$$(stat -c %s $$zip)"; \
 	done
 
-# Performance (bench/, issue 6); the README's "Performance" section shows the table.
+# Performance (bench/); the README's "Performance" section shows the table.
 BENCH_RESULTS = $${CARGO_TARGET_DIR:-target}/bench
 BENCH_FUNCTIONS = -p alarm-trigger -p sns-trigger -p schedule-trigger
 
