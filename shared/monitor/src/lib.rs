@@ -24,6 +24,7 @@ pub mod error;
 mod exact_sum;
 pub mod groundtruth;
 pub mod join;
+mod kll_blocks;
 mod lines;
 pub mod malformed;
 mod payload;

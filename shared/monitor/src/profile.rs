@@ -73,6 +73,29 @@ impl NumericProfile {
         self.sketch.update(value);
     }
 
+    /// Adds many rows' values at once, as `add(Some(value))` on each would:
+    /// the readers collect a feature's values and hand them over in blocks,
+    /// which the sketch takes much faster than one by one.
+    pub fn add_all(&mut self, values: &[f64]) {
+        if !values.iter().all(|value| value.is_finite()) {
+            values.iter().for_each(|value| self.add(Some(*value)));
+            return;
+        }
+        self.present += values.len() as u64;
+        for value in values {
+            if value.total_cmp(&self.min).is_lt() {
+                self.min = *value;
+            }
+            if value.total_cmp(&self.max).is_gt() {
+                self.max = *value;
+            }
+            self.integral &= value.fract() == 0.0;
+            self.sum.add(*value);
+            self.sum_of_squares.add(value * value);
+        }
+        self.sketch.update_all(values);
+    }
+
     pub fn merge(&mut self, other: &NumericProfile) {
         self.merge_counts(other.present, other.missing, (other.min, other.max), other.integral);
         self.sum.merge(&other.sum);
