@@ -21,45 +21,9 @@ use crate::lines::{Line, LineSplitter};
 use crate::malformed::{MalformedLog, MalformedReason};
 use crate::payload::{self, Cell, Refusal};
 use crate::profile::{FeatureSummary, Profile};
+use crate::record::{self, EventMetadata};
 use crate::settings::MonitorSettings;
 use crate::stored::{decode, encode, StoredKind};
-use serde::Deserialize;
-use std::borrow::Cow;
-
-/// One Data Capture record, as much of it as is read.
-#[derive(Deserialize)]
-struct Record<'a> {
-    #[serde(rename = "captureData", borrow)]
-    capture: CaptureData<'a>,
-    #[serde(rename = "eventMetadata", borrow)]
-    metadata: EventMetadata<'a>,
-}
-
-#[derive(Deserialize)]
-struct CaptureData<'a> {
-    #[serde(rename = "endpointInput", borrow, default)]
-    input: Option<Payload<'a>>,
-    #[serde(rename = "endpointOutput", borrow, default)]
-    output: Option<Payload<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Payload<'a> {
-    #[serde(rename = "observedContentType", borrow, default)]
-    content_type: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    data: Cow<'a, str>,
-    #[serde(borrow, default)]
-    encoding: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-struct EventMetadata<'a> {
-    #[serde(rename = "eventId", borrow)]
-    event_id: Cow<'a, str>,
-    #[serde(rename = "inferenceId", borrow, default)]
-    inference_id: Option<Cow<'a, str>>,
-}
 
 /// What reading one capture object produced.
 #[derive(Debug)]
@@ -195,7 +159,7 @@ impl State<'_> {
         // One UTF-8 check of the whole line, so serde_json does not check string by string.
         let text = std::str::from_utf8(text)
             .map_err(|error| (MalformedReason::NotJson, format!("not UTF-8 text: {error}")))?;
-        let record: Record<'_> = serde_json::from_str(text).map_err(refusal_of)?;
+        let record = record::read(text)?;
         let input = record.capture.input.as_ref().ok_or_else(|| {
             (
                 MalformedReason::NotARecord,
@@ -269,15 +233,6 @@ impl State<'_> {
             self.batches.push(shard_of(&key), Prediction { key, value });
         }
     }
-}
-
-/// Why serde_json refused a line: not JSON at all, or JSON of another shape.
-pub(crate) fn refusal_of(error: serde_json::Error) -> Refusal {
-    let reason = match error.classify() {
-        serde_json::error::Category::Data => MalformedReason::NotARecord,
-        _ => MalformedReason::NotJson,
-    };
-    (reason, error.to_string())
 }
 
 impl Profile {

@@ -30,6 +30,7 @@ pub mod malformed;
 mod payload;
 pub mod profile;
 pub mod quality;
+mod record;
 pub mod settings;
 pub mod sketch;
 pub mod statistics;
