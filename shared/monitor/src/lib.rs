@@ -31,6 +31,7 @@ mod payload;
 pub mod profile;
 pub mod quality;
 mod record;
+mod search;
 pub mod settings;
 pub mod sketch;
 pub mod statistics;

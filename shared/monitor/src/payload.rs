@@ -119,7 +119,7 @@ fn csv_input(text: &str, settings: &MonitorSettings, cells: &mut Vec<Cell>) -> R
             csv_cells(row, &mut quoted_cells);
             add_row(quoted_cells.iter().map(|cell| cell.as_ref()), settings, cells)?
         } else {
-            add_row(row.split(','), settings, cells)?
+            add_row(crate::search::split(row, b','), settings, cells)?
         };
         if found != settings.features.len() {
             return Err(column_count(found, settings));

@@ -87,11 +87,14 @@ fn scan(text: &str) -> Option<Record<'_>> {
     }
     let mut scanner = Scanner { text, at: 0 };
     let (mut capture, mut metadata) = (None, None);
-    scanner.object(|key, scanner| match key {
-        "captureData" => once(&mut capture, scanner.capture_data()?),
-        "eventMetadata" => once(&mut metadata, scanner.event_metadata()?),
-        _ => scanner.string().map(drop),
-    })?;
+    scanner.object(
+        &["captureData", "eventMetadata", "eventVersion"],
+        |key, scanner| match key {
+            "captureData" => once(&mut capture, scanner.capture_data()?),
+            "eventMetadata" => once(&mut metadata, scanner.event_metadata()?),
+            _ => scanner.string().map(drop),
+        },
+    )?;
     scanner.end()?;
     Some(Record {
         capture: capture?,
@@ -120,29 +123,6 @@ fn plain(bytes: &[u8]) -> bool {
         .fold(true, |plain, byte| plain & (*byte >= 0x20) & (*byte != b'\\'))
 }
 
-/// Where the next quote is, eight bytes at a time: most strings are short
-/// keys, for which a call to `memchr` costs more than the search.
-fn quote_at(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
-    let mut words = bytes.chunks_exact(8);
-    let mut start = 0;
-    for word in words.by_ref() {
-        let mut eight = [0; 8];
-        eight.copy_from_slice(word);
-        // A byte of the XOR is zero where the quote is; the lowest such byte
-        // sets its high bit below (higher bytes may too, spuriously, by borrow).
-        let quotes = u64::from_le_bytes(eight) ^ (ONES * u64::from(b'"'));
-        let found = quotes.wrapping_sub(ONES) & !quotes & HIGH_BITS;
-        if found != 0 {
-            return Some(start + (found.trailing_zeros() / 8) as usize);
-        }
-        start += 8;
-    }
-    let tail = words.remainder().iter().position(|byte| *byte == b'"')?;
-    Some(start + tail)
-}
-
 /// A position in the line; every method returns `None` for what it does not read.
 struct Scanner<'a> {
     text: &'a str,
@@ -169,23 +149,47 @@ impl<'a> Scanner<'a> {
     /// A string, which in a plain line is its own text.
     fn string(&mut self) -> Option<&'a str> {
         self.expect(b'"')?;
-        let length = quote_at(self.text.as_bytes().get(self.at..)?)?;
+        let length = crate::search::position_of(b'"', self.text.as_bytes().get(self.at..)?)?;
         // Both ends are at an ASCII quote, so at character boundaries.
         let text = self.text.get(self.at..self.at + length)?;
         self.at += length + 1;
         Some(text)
     }
 
-    /// An object: each member's key is handed to `member`, which reads its value.
-    fn object(&mut self, mut member: impl FnMut(&'a str, &mut Self) -> Option<()>) -> Option<()> {
+    /// A member's key. Keys come in SageMaker's order, so the usual one is
+    /// compared in place first, which spares searching for its end.
+    fn key(&mut self, usual: Option<&'static str>) -> Option<&'a str> {
+        let length = usual.map_or(0, str::len);
+        if let (Some(usual), Some(quoted)) = (usual, self.text.as_bytes().get(self.at..self.at + length + 2)) {
+            // Compared byte by byte: a call to `memcmp` costs more for a key this short.
+            let same = quoted[1..=length]
+                .iter()
+                .zip(usual.bytes())
+                .all(|(byte, wanted)| *byte == wanted);
+            if quoted[0] == b'"' && same && quoted[length + 1] == b'"' {
+                self.at += length + 2;
+                return Some(usual);
+            }
+        }
+        self.string()
+    }
+
+    /// An object: each member's key is handed to `member`, which reads its
+    /// value; `usual` lists the keys in the order SageMaker writes them.
+    fn object(
+        &mut self,
+        usual: &[&'static str],
+        mut member: impl FnMut(&'a str, &mut Self) -> Option<()>,
+    ) -> Option<()> {
         self.expect(b'{')?;
         let save = self.at;
         if self.next_token()? == b'}' {
             return Some(());
         }
         self.at = save;
-        loop {
-            let key = self.string()?;
+        for index in 0.. {
+            // Spaces before a key are rare: the general path skips them.
+            let key = self.key(usual.get(index).copied())?;
             self.expect(b':')?;
             member(key, self)?;
             match self.next_token()? {
@@ -194,6 +198,7 @@ impl<'a> Scanner<'a> {
                 _ => return None,
             }
         }
+        None
     }
 
     /// Only whitespace after the record, as serde_json requires.
@@ -203,7 +208,7 @@ impl<'a> Scanner<'a> {
 
     fn capture_data(&mut self) -> Option<CaptureData<'a>> {
         let mut capture = CaptureData::default();
-        self.object(|key, scanner| match key {
+        self.object(&["endpointInput", "endpointOutput"], |key, scanner| match key {
             "endpointInput" => once(&mut capture.input, scanner.payload()?),
             "endpointOutput" => once(&mut capture.output, scanner.payload()?),
             _ => scanner.string().map(drop),
@@ -213,7 +218,8 @@ impl<'a> Scanner<'a> {
 
     fn payload(&mut self) -> Option<Payload<'a>> {
         let (mut content_type, mut data, mut encoding) = (None, None, None);
-        self.object(|key, scanner| {
+        let usual = ["observedContentType", "mode", "data", "encoding"];
+        self.object(&usual, |key, scanner| {
             let value = scanner.string()?;
             match key {
                 "observedContentType" => once(&mut content_type, Cow::Borrowed(value)),
@@ -231,7 +237,7 @@ impl<'a> Scanner<'a> {
 
     fn event_metadata(&mut self) -> Option<EventMetadata<'a>> {
         let (mut event_id, mut inference_id) = (None, None);
-        self.object(|key, scanner| {
+        self.object(&["eventId", "inferenceId", "inferenceTime"], |key, scanner| {
             let value = scanner.string()?;
             match key {
                 "eventId" => once(&mut event_id, Cow::Borrowed(value)),
@@ -271,17 +277,7 @@ mod tests {
     }
 
     #[test]
-    fn a_string_ends_at_its_quote_and_a_line_with_an_escape_or_a_control_character_is_not_plain() {
-        let check_quote =
-            |text: &str, expected: Option<usize>| assert_eq!(quote_at(text.as_bytes()), expected, "{text:?}");
-        check_quote("\"", Some(0));
-        check_quote("abc\"", Some(3));
-        check_quote("abcdefgh\"", Some(8));
-        check_quote("abcdefghijklmnop\"rest\"", Some(16));
-        check_quote("é✓ and more text\"", Some("é✓ and more text".len()));
-        check_quote("~\u{7f}\u{80}\u{a2}\"", Some(6));
-        check_quote("abc", None);
-        check_quote("abcdefghijk", None);
+    fn a_line_with_an_escape_or_a_control_character_is_not_plain() {
         let check_plain = |text: &str, expected: bool| assert_eq!(plain(text.as_bytes()), expected, "{text:?}");
         check_plain(LINE, true);
         check_plain("é✓ ~\u{7f}", true);
