@@ -46,23 +46,56 @@ impl Default for ExactSum {
     }
 }
 
+/// Values summed by exponent before they reach the digits: each exponent's
+/// count of its lowest bit takes fewer than 2^53 per value, so 1,024 of them
+/// stay within an i64.
+const VALUES_PER_FOLD: usize = 1024;
+/// One count per f64 exponent (the last one, 0x7ff, is never used: not finite).
+const EXPONENTS: usize = 2048;
+
 impl ExactSum {
     pub fn add(&mut self, value: f64) {
         if !value.is_finite() || value == 0.0 {
             return;
         }
-        let bits = value.to_bits();
-        let exponent = ((bits >> 52) & 0x7ff) as usize;
-        let fraction = bits & ((1 << 52) - 1);
-        // value = mantissa * 2^(position - 1074), with position in 0..=2045.
-        let (mantissa, position) = if exponent == 0 {
-            (fraction, 0)
-        } else {
-            (fraction | (1 << 52), exponent - 1)
-        };
-        let shifted = u128::from(mantissa) << (position % DIGIT_BITS as usize);
+        let (exponent, mantissa) = split(value);
+        self.add_scaled(mantissa.unsigned_abs(), position(exponent), mantissa < 0);
+    }
+
+    /// Adds `term(value)` for every value, exactly as `add` on each would.
+    ///
+    /// `add` updates three digits in memory, and the next value, of about
+    /// the same size, waits for them. Here each value only adds its signed
+    /// mantissa to a count per exponent; every 1,024 values, the counts of
+    /// the exponents met are added to the digits.
+    pub fn add_all(&mut self, values: &[f64], term: impl Fn(f64) -> f64) {
+        let mut by_exponent = [0i64; EXPONENTS];
+        for piece in values.chunks(VALUES_PER_FOLD) {
+            let (mut lowest, mut highest) = (EXPONENTS, 0);
+            for value in piece {
+                let (exponent, mantissa) = split(term(*value));
+                if exponent == EXPONENTS - 1 {
+                    continue;
+                }
+                by_exponent[exponent] += mantissa;
+                lowest = lowest.min(exponent);
+                highest = highest.max(exponent);
+            }
+            let met = by_exponent.iter_mut().enumerate().take(highest + 1).skip(lowest);
+            for (exponent, count) in met {
+                let count = std::mem::take(count);
+                if count != 0 {
+                    self.add_scaled(count.unsigned_abs(), position(exponent), count < 0);
+                }
+            }
+        }
+    }
+
+    /// Adds `magnitude × 2^(position - 1074)`, negated when `negative`.
+    fn add_scaled(&mut self, magnitude: u64, position: usize, negative: bool) {
+        // Below 2^95: 64 bits shifted by at most 31, three digits' worth.
+        let shifted = u128::from(magnitude) << (position % DIGIT_BITS as usize);
         let first = position / DIGIT_BITS as usize;
-        let negative = bits >> 63 == 1;
         for offset in 0..3 {
             let digit = ((shifted >> (DIGIT_BITS as usize * offset)) as i64) & DIGIT_MASK;
             self.digits[first + offset] += if negative { -digit } else { digit };
@@ -145,6 +178,21 @@ impl ExactSum {
     }
 }
 
+/// A value's biased exponent (0x7ff for infinities and NaN) and its signed
+/// mantissa: the value is `mantissa × 2^(position(exponent) - 1074)`.
+fn split(value: f64) -> (usize, i64) {
+    let bits = value.to_bits();
+    let exponent = ((bits >> 52) & 0x7ff) as usize;
+    let fraction = (bits & ((1 << 52) - 1)) as i64;
+    let mantissa = if exponent == 0 { fraction } else { fraction | (1 << 52) };
+    (exponent, if bits >> 63 == 1 { -mantissa } else { mantissa })
+}
+
+/// Where an exponent's lowest mantissa bit is, in 0..=2045 (subnormals share position 0 with exponent 1).
+fn position(exponent: usize) -> usize {
+    exponent.max(1) - 1
+}
+
 /// `value * 2^exponent` without overflowing or underflowing on the way.
 fn scale(mut value: f64, mut exponent: i32) -> f64 {
     while exponent > 1000 {
@@ -218,6 +266,37 @@ mod tests {
         check(&[f64::MAX, f64::MAX], f64::INFINITY);
         check(&[5e-324, 5e-324], 1e-323);
         check(&[f64::NAN, 2.0, f64::INFINITY], 2.0);
+    }
+
+    /// Values summed by exponent first equal them added one by one, to the digit.
+    #[test]
+    fn adding_many_equals_adding_each() {
+        let check = |values: &[f64]| {
+            for square in [false, true] {
+                let term = |value: f64| if square { value * value } else { value };
+                let mut each = ExactSum::default();
+                values.iter().for_each(|value| each.add(term(*value)));
+                let mut many = ExactSum::default();
+                many.add_all(values, term);
+                each.carry();
+                many.carry();
+                assert_eq!(many.digits, each.digits, "{values:?}, squared: {square}");
+            }
+        };
+        check(&[]);
+        check(&[0.0, -0.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY]);
+        check(&[2682.5, 3.0, 0.4524, 11698.24, -2496.3, 4.0, 0.9599, -79670.0]);
+        check(&[1e100, 1.0, -1e100, 0.1]);
+        check(&[f64::MAX, f64::MAX, -f64::MAX, 1e200, -f64::MIN_POSITIVE]);
+        check(&[5e-324, 5e-324, -1e-320, 2.5e-310, f64::MIN_POSITIVE]);
+        // Many values of one exponent and sign: the per-exponent count's worst case.
+        check(&[-(2.0 - f64::EPSILON); 5000]);
+        check(
+            &(0..5000)
+                .map(|index| (index as f64 - 2048.0) * 1.37e15)
+                .collect::<Vec<_>>(),
+        );
+        check(&(0..5000).map(|index| 1.0 / (index as f64 + 1.0)).collect::<Vec<_>>());
     }
 
     #[test]

@@ -7,11 +7,11 @@
 //! (or a one-element array). Labels go into per-shard batches exactly as
 //! predictions do, bounded the same way.
 
-use crate::capture::refusal_of;
 use crate::join::{shard_of, Label, LabelBatch, Outcome, Sharded, DEFAULT_BATCH_CAPACITY};
 use crate::lines::{Line, LineSplitter};
 use crate::malformed::{MalformedLog, MalformedReason};
 use crate::payload::Refusal;
+use crate::record::refusal_of;
 use crate::settings::Problem;
 use serde::Deserialize;
 use serde_json::Value;

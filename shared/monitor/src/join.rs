@@ -156,6 +156,10 @@ impl<T> Sharded<T> {
     pub(crate) fn push(&mut self, shard: u16, entry: T) {
         let shard = shard % JOIN_SHARDS;
         let buffer = &mut self.buffers[usize::from(shard)];
+        if buffer.capacity() == 0 {
+            // Room for a whole batch at once: growing to it would copy it about twice.
+            buffer.reserve(self.capacity.min(DEFAULT_BATCH_CAPACITY));
+        }
         buffer.push(entry);
         if buffer.len() >= self.capacity {
             let batch = std::mem::take(buffer);

@@ -119,7 +119,7 @@ fn csv_input(text: &str, settings: &MonitorSettings, cells: &mut Vec<Cell>) -> R
             csv_cells(row, &mut quoted_cells);
             add_row(quoted_cells.iter().map(|cell| cell.as_ref()), settings, cells)?
         } else {
-            add_row(row.split(','), settings, cells)?
+            add_row(crate::search::split(row, b','), settings, cells)?
         };
         if found != settings.features.len() {
             return Err(column_count(found, settings));
@@ -261,6 +261,10 @@ pub(crate) fn predictions(
     out: &mut Vec<Outcome>,
 ) -> Result<(), Refusal> {
     out.clear();
+    if let Some(outcome) = single_csv_prediction(text, format, settings, rows) {
+        out.push(outcome);
+        return Ok(());
+    }
     let texts: Vec<Cow<'_, str>> = match format {
         Format::Csv => csv_predictions(text, &settings.prediction)?,
         Format::Json => json_predictions(text, &settings.prediction, rows)?,
@@ -281,6 +285,20 @@ pub(crate) fn predictions(
         out.push(outcome);
     }
     Ok(())
+}
+
+/// The usual output, one CSV row without quotes, read without the general
+/// path's lists and copies; `None` leaves anything else, and every error, to it.
+fn single_csv_prediction(text: &str, format: Format, settings: &MonitorSettings, rows: usize) -> Option<Outcome> {
+    let PredictionField::Column(column) = settings.prediction else {
+        return None;
+    };
+    let plain = !text.bytes().any(|byte| matches!(byte, b'"' | b'\n' | b'\r'));
+    if format != Format::Csv || rows != 1 || !plain || text.trim().is_empty() {
+        return None;
+    }
+    let cell = crate::search::split(text, b',').nth(column)?;
+    Outcome::prediction(cell.trim(), settings.problem)
 }
 
 fn csv_predictions<'t>(text: &'t str, field: &PredictionField) -> Result<Vec<Cow<'t, str>>, Refusal> {
@@ -364,4 +382,68 @@ fn json_predictions(text: &str, field: &PredictionField, rows: usize) -> Result<
             ))),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::MonitorSection;
+
+    fn settings(problem: &str, prediction: &str) -> MonitorSettings {
+        let section = MonitorSection {
+            endpoint: "e".into(),
+            captures: "s3://b/p/".into(),
+            problem: problem.into(),
+            features: vec!["x".into()],
+            prediction: Some(prediction.into()),
+            ..MonitorSection::default()
+        };
+        MonitorSettings::from_section(&section).unwrap()
+    }
+
+    /// What the general path gives for one CSV output row.
+    fn general(text: &str, settings: &MonitorSettings) -> Option<Outcome> {
+        let texts = csv_predictions(text, &settings.prediction).ok()?;
+        match texts.as_slice() {
+            [one] => Outcome::prediction(one, settings.problem),
+            _ => None,
+        }
+    }
+
+    /// The shortcut for a single CSV output row gives what the general path
+    /// gives, and leaves to it what it does not read.
+    #[test]
+    fn a_single_csv_prediction_reads_as_the_general_path_reads_it() {
+        let check = |problem: &str, column: &str, text: &str, taken: bool| {
+            let settings = settings(problem, column);
+            let fast = single_csv_prediction(text, Format::Csv, &settings, 1);
+            assert_eq!(fast.is_some(), taken, "{problem} {column} {text:?}");
+            if fast.is_some() {
+                assert_eq!(fast, general(text, &settings), "{problem} {column} {text:?}");
+            }
+        };
+        check("regression", "0", "533278.5", true);
+        check("regression", "0", " 533278.5 ", true);
+        check("regression", "1", "0.2,0.8,1", true);
+        check("multiclass", "2", "0.2,0.8,cat", true);
+        check("multiclass", "0", "3.0", true);
+        check("binary", "0", "0.73", true);
+        check("regression", "1", "5", false);
+        check("regression", "0", "", false);
+        check("regression", "0", " ", false);
+        check("regression", "0", "abc", false);
+        check("regression", "0", "inf", false);
+        check("regression", "0", "\"5\"", false);
+        check("regression", "0", "5\r", false);
+        check("regression", "0", "5\n6", false);
+        check("regression", "/0", "5", false);
+        assert_eq!(
+            single_csv_prediction("5", Format::Json, &settings("regression", "0"), 1),
+            None
+        );
+        assert_eq!(
+            single_csv_prediction("5", Format::Csv, &settings("regression", "0"), 2),
+            None
+        );
+    }
 }

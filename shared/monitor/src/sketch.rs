@@ -50,6 +50,13 @@ impl QuantileSketch {
         }
     }
 
+    /// Adds many values, as `update` on each would and with the same
+    /// guarantee, but several times faster: blocks of them are sorted and
+    /// compacted at once before they enter the sketch (`kll_blocks`).
+    pub fn update_all(&mut self, values: &[f64]) {
+        crate::kll_blocks::update_all(&mut self.0, values);
+    }
+
     pub fn merge(&mut self, other: &QuantileSketch) {
         // Only fails when the combined count overflows u64, or for sketches of another `m`, which this crate never makes.
         let _ = self.0.merge(&other.0);

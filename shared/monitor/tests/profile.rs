@@ -120,6 +120,49 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Values added in blocks of any size give the exact parts of adding them
+    /// one by one, and buckets within the sketches' rank error.
+    #[test]
+    fn adding_in_blocks_equals_adding_one_by_one(
+        rows in prop::collection::vec(row(), 0..3000),
+        block in 1usize..1500,
+    ) {
+        let one_by_one = profile_of(&rows);
+        let mut blocks = Profile::new(&settings());
+        let values: Vec<Option<f64>> = rows.iter().map(|(sqft, _)| *sqft).collect();
+        for (feature, scale) in blocks.features.iter_mut().zip([1.0, 1000.0, 1000.0]) {
+            let FeatureSummary::Numeric(numeric) = &mut feature.summary else { continue };
+            // A `None` is a missing value, which `add_all` does not take; the profile of `profile_of` counts it here.
+            values.iter().filter(|value| value.is_none()).for_each(|_| numeric.add(None));
+            let present = values.iter().flatten().map(|value| value / scale);
+            // Non-finite values count as missing, in a block of their own (taken one by one) or not.
+            let (finite, other): (Vec<f64>, Vec<f64>) = present.partition(|value| value.is_finite());
+            finite.chunks(block).for_each(|chunk| numeric.add_all(chunk));
+            other.chunks(3).for_each(|chunk| numeric.add_all(chunk));
+        }
+        for feature in blocks.features.iter_mut() {
+            if let FeatureSummary::Categorical(categorical) = &mut feature.summary {
+                rows.iter().for_each(|(_, zipcode)| categorical.add(zipcode.as_deref()));
+            }
+        }
+        blocks.rows = one_by_one.rows;
+        blocks.records = one_by_one.records;
+        prop_assert_eq!(exact_parts(&blocks), exact_parts(&one_by_one));
+        let (left, right) = (numeric(&blocks, "sqft"), numeric(&one_by_one, "sqft"));
+        prop_assert_eq!(left.sketch().count(), right.sketch().count());
+        let allowed = 2.0 * left.sketch().rank_error() * left.present as f64;
+        let (mut below_left, mut below_right) = (0i64, 0i64);
+        for (a, b) in equal_width_buckets(left, 10).iter().zip(&equal_width_buckets(right, 10)) {
+            below_left += a.count as i64;
+            below_right += b.count as i64;
+            prop_assert!(((below_left - below_right).abs() as f64) <= allowed.max(0.0));
+        }
+    }
+}
+
 /// Many rows per partial: the sketches compact, so buckets agree within the rank error.
 #[test]
 fn merged_buckets_stay_within_the_sketch_error() {
@@ -282,9 +325,24 @@ fn a_shifted_feature_drifts_and_an_unshifted_one_does_not() {
 
 /// Accuracy targets: rank error at most 1% against exact on 1,000,000 values,
 /// and a drift distance from the profile's buckets within 0.01 of the distance
-/// from exact buckets.
+/// from exact buckets; with the values added one by one, and in blocks as the
+/// capture reader adds them (`NumericProfile::add_all`).
 #[test]
 fn quantile_rank_error_and_bucket_distance_on_a_million_values() {
+    for feed in [Feed::OneByOne, Feed::Blocks] {
+        check_accuracy_on_a_million_values(feed);
+    }
+}
+
+/// How a test hands values to a numerical profile.
+#[derive(Debug, Clone, Copy)]
+enum Feed {
+    OneByOne,
+    /// 4,096 at a time, as the capture reader does for 20 features.
+    Blocks,
+}
+
+fn check_accuracy_on_a_million_values(feed: Feed) {
     let generate = |seed: u64, shift: f64| -> Vec<f64> {
         let mut state = seed;
         (0..1_000_000)
@@ -302,10 +360,10 @@ fn quantile_rank_error_and_bucket_distance_on_a_million_values() {
     let mut distances = Vec::new();
     let base_values = generate(3, 0.0);
     let base_exact = exact_numeric(&base_values, 10);
-    let base_profile = profile_values(&base_values);
+    let base_profile = profile_values(&base_values, feed);
     for (seed, shift) in [(4, 0.0), (5, 30_000.0)] {
         let values = generate(seed, shift);
-        let profile = profile_values(&values);
+        let profile = profile_values(&values, feed);
         let mut sorted = values.clone();
         sorted.sort_by(f64::total_cmp);
         for step in 1..1000 {
@@ -319,21 +377,22 @@ fn quantile_rank_error_and_bucket_distance_on_a_million_values() {
         let exact = distance::linf_numeric(&base_exact, &exact_numeric(&values, 10), false).value;
         distances.push((sketched, exact));
     }
-    assert!(worst_rank_error <= 0.01, "rank error {worst_rank_error}");
+    assert!(worst_rank_error <= 0.01, "{feed:?}: rank error {worst_rank_error}");
     for (sketched, exact) in &distances {
         assert!(
             (sketched - exact).abs() <= 0.01,
-            "L-inf {sketched} from the profile, {exact} exact"
+            "{feed:?}: L-inf {sketched} from the profile, {exact} exact"
         );
     }
     assert!(distances[1].1 > 0.1, "the shifted case drifts: {distances:?}");
 }
 
-fn profile_values(values: &[f64]) -> Profile {
+fn profile_values(values: &[f64], feed: Feed) -> Profile {
     let mut profile = Profile::new(&settings());
-    for value in values {
-        if let Some(FeatureSummary::Numeric(numeric)) = profile.features.iter_mut().next().map(|f| &mut f.summary) {
-            numeric.add(Some(*value));
+    if let Some(FeatureSummary::Numeric(numeric)) = profile.features.iter_mut().next().map(|f| &mut f.summary) {
+        match feed {
+            Feed::OneByOne => values.iter().for_each(|value| numeric.add(Some(*value))),
+            Feed::Blocks => values.chunks(4096).for_each(|block| numeric.add_all(block)),
         }
     }
     profile
