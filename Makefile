@@ -100,7 +100,21 @@ sizes: release
 BENCH_RESULTS = $${CARGO_TARGET_DIR:-target}/bench
 BENCH_FUNCTIONS = -p alarm-trigger -p sns-trigger -p schedule-trigger
 
-.PHONY: bench bench-coldstart
+.PHONY: bench bench-coldstart bench-tools bench-capture
+
+# The benchmarks' Python references need packages make test does not (requirements-bench.txt).
+BENCH_TOOLS_STAMP := $(VENV)/.bench-tools-installed
+
+## bench-tools: the benchmarks' own Python packages, in .venv/ beside the tools.
+bench-tools: $(BENCH_TOOLS_STAMP)
+
+$(BENCH_TOOLS_STAMP): requirements-bench.txt $(TOOLS_STAMP)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	@touch $@
+
+## bench-capture: profile a synthetic 1 GB Data Capture object in Rust and with both Python references.
+bench-capture: bench-tools
+	bench/capture.sh 1000 $(PYTHON)
 
 ## bench-coldstart: each function's release binary and the Python/boto3 reference, 20 fresh processes each, against moto.
 bench-coldstart: setup
@@ -109,9 +123,10 @@ bench-coldstart: setup
 
 ## bench: the arm64 packages, criterion (decode + decide per event shape, drift distances), the cold starts; one table.
 ## One step after another, so no measurement shares the cores with a build.
-bench: setup
+bench: setup bench-tools
 	$(CARGO) lambda build --release --arm64 --output-format zip
 	$(CARGO) build --release $(BENCH_FUNCTIONS)
 	$(CARGO) bench -p trigger-bench
 	$(PYTHON) bench/coldstart.py --rounds 20 --json $(BENCH_RESULTS)/coldstart.json
+	bench/capture.sh 1000 $(PYTHON)
 	$(PYTHON) bench/report.py --coldstart $(BENCH_RESULTS)/coldstart.json

@@ -8,7 +8,7 @@
 #
 #   bench/capture.sh [MEGABYTES] [PYTHON]
 #
-# PYTHON must have the `datasketches` and `pandas` packages (requirements-tools.txt).
+# PYTHON must have the `datasketches` and `pandas` packages (requirements-bench.txt).
 set -euo pipefail
 megabytes="${1:-1000}"
 python="${2:-python3}"

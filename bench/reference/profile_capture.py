@@ -10,7 +10,7 @@ the join key (`inferenceId`, else `eventId`) with the prediction, kept in
 reader hands out and encodes its batches. Malformed lines are counted.
 
 `python3 profile_capture.py FILE [FEATURES]`; prints one JSON line. Needs
-`datasketches` (in requirements-tools.txt); the standard library does the rest.
+`datasketches` (in requirements-bench.txt); the standard library does the rest.
 """
 
 import json

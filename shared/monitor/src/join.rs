@@ -15,8 +15,9 @@
 //! `<id>#0` to `<id>#<N-1>`; labels for such rows must use the same keys.
 
 use crate::error::{FormatError, MergeError};
+pub use crate::outcome::Outcome;
 use crate::quality::QualityAccumulator;
-use crate::settings::{MonitorSettings, Problem};
+use crate::settings::MonitorSettings;
 use crate::stored::{decode, encode, StoredKind};
 use serde::{Deserialize, Serialize};
 use std::collections::hash_map::Entry;
@@ -28,55 +29,6 @@ pub const JOIN_SHARDS: u16 = 16;
 /// Entries per batch object by default: 16 shards of 4,096 keep at most
 /// 65,536 pending entries (a few MB) whatever the object's size.
 pub const DEFAULT_BATCH_CAPACITY: usize = 4096;
-
-/// A prediction or a label, read as the problem needs it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Outcome {
-    /// A regression value, a binary score, or a binary label as 0 or 1.
-    Number(f64),
-    /// A multiclass class name (a whole number is written without a fraction: "2", not "2.0").
-    Class(String),
-}
-
-impl Outcome {
-    /// A prediction as text (a CSV cell, or a JSON scalar's text).
-    pub fn prediction(text: &str, problem: Problem) -> Option<Outcome> {
-        match problem {
-            Problem::Regression | Problem::Binary => finite(text).map(Outcome::Number),
-            Problem::Multiclass => class(text),
-        }
-    }
-
-    /// A ground-truth label as text. Binary labels are 1/0 or true/false.
-    pub fn label(text: &str, problem: Problem) -> Option<Outcome> {
-        match problem {
-            Problem::Regression => finite(text).map(Outcome::Number),
-            Problem::Binary => match text.trim().to_ascii_lowercase().as_str() {
-                "true" => Some(Outcome::Number(1.0)),
-                "false" => Some(Outcome::Number(0.0)),
-                other => finite(other)
-                    .filter(|value| *value == 0.0 || *value == 1.0)
-                    .map(Outcome::Number),
-            },
-            Problem::Multiclass => class(text),
-        }
-    }
-}
-
-fn finite(text: &str) -> Option<f64> {
-    text.trim().parse::<f64>().ok().filter(|value| value.is_finite())
-}
-
-fn class(text: &str) -> Option<Outcome> {
-    let text = text.trim();
-    if text.is_empty() {
-        return None;
-    }
-    match finite(text) {
-        Some(number) if number.fract() == 0.0 && number.abs() < 1e15 => Some(Outcome::Class(format!("{number:.0}"))),
-        _ => Some(Outcome::Class(text.to_string())),
-    }
-}
 
 /// The shard of a join key: FNV-1a, fixed here so that every version of the
 /// readers puts a key in the same shard.

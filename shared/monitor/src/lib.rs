@@ -27,6 +27,7 @@ pub mod join;
 mod kll_blocks;
 mod lines;
 pub mod malformed;
+mod outcome;
 mod payload;
 pub mod profile;
 pub mod quality;

@@ -15,7 +15,7 @@
 
 use crate::error::MergeError;
 use crate::exact_sum::ExactSum;
-use crate::join::Outcome;
+use crate::outcome::Outcome;
 use crate::settings::Problem;
 use crate::sketch::QuantileSketch;
 use serde::{Deserialize, Serialize};
