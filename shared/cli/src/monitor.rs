@@ -292,7 +292,8 @@ pub struct QualityMalformed {
 
 /// Joins the captures' predictions with the labels, shard by shard as the
 /// function's window close does, and gives the metrics and the counts. Every
-/// prediction and label is held until the join (about 60 bytes each).
+/// prediction and label is held until the join: about 70 bytes each, with
+/// short keys (295,000 pairs peaked at 63 MB).
 pub async fn quality(
     objects: &Objects,
     settings: &MonitorSettings,
