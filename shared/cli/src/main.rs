@@ -110,8 +110,8 @@ struct MonitorArg {
     /// A model whose policy has a [model.monitor] section.
     #[arg(long, value_name = "MODEL")]
     model: String,
-    /// The policy file; defaults to $RETRAIN_POLICY, $RETRAIN_POLICY_FILE or $RETRAIN_POLICY_URI.
-    #[arg(long, value_name = "FILE")]
+    /// The policy, a file or s3://bucket/key; defaults to $RETRAIN_POLICY, $RETRAIN_POLICY_FILE or $RETRAIN_POLICY_URI.
+    #[arg(long, value_name = "FILE|S3_URI")]
     policy: Option<String>,
     /// Print the summary as JSON on stdout instead of tables.
     #[arg(long)]

@@ -75,7 +75,9 @@ impl Objects {
     }
 
     /// The object `key` when it exists, else every object under `key/`
-    /// (under `key` itself when it ends with a slash or is empty).
+    /// (under `key` itself when it ends with a slash or is empty). Keys that
+    /// end with a slash are the empty "folder" objects the S3 console makes:
+    /// never read.
     async fn expand_s3(&self, bucket: &str, key: &str) -> Result<Vec<Source>, CliError> {
         let operation = format!("S3 ListObjectsV2 s3://{bucket}/{key}");
         let mut pages = self
@@ -96,7 +98,7 @@ impl Objects {
             let page = page.map_err(|error| CliError::from_aws(from_sdk(operation.clone(), error)))?;
             for object in page.contents() {
                 let Some(found) = object.key() else { continue };
-                if found == key {
+                if found == key && !key.ends_with('/') {
                     exact = true;
                 } else if found.starts_with(&directory) && !found.ends_with('/') {
                     under.push(found.to_string());

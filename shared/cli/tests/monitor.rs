@@ -656,6 +656,12 @@ async fn s3_prefixes_are_read_object_by_object_and_statistics_written_to_s3() ->
             .send()
             .await?;
     }
+    // The empty "folder" object the S3 console makes is not a capture object.
+    s3.put_object()
+        .bucket("captures")
+        .key("datacapture/housing-price-prod/")
+        .send()
+        .await?;
     for (file, body) in &labels {
         let key = format!("ground-truth/housing-price/2026/12/02/04/{file}");
         s3.put_object()
