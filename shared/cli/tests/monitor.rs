@@ -694,12 +694,22 @@ async fn s3_prefixes_are_read_object_by_object_and_statistics_written_to_s3() ->
     );
     assert_matches_scikit_learn(&case, &summary);
 
-    // One object by its key; the statistics land in S3 and read back as the drift function reads them.
+    // One object by its key, the policy read from S3 as the functions read it
+    // (RETRAIN_POLICY_URI); the statistics land in S3 and read back as the
+    // drift function reads them.
+    s3.put_object()
+        .bucket("reports")
+        .key("policy.toml")
+        .body(policy.clone().into_bytes().into())
+        .send()
+        .await?;
+    let mut env_uri = moto_env(&moto.endpoint);
+    env_uri.push(("RETRAIN_POLICY_URI", "s3://reports/policy.toml"));
     let one = "s3://captures/datacapture/housing-price-prod/AllTraffic/2026/12/02/04/a.jsonl";
     let out = "s3://reports/housing-price/baseline/statistics.json";
     let profile = json_of(
         &["profile", "--model", "housing-price", one, "--out", out, "--json"],
-        &env,
+        &env_uri,
     );
     assert_eq!(
         (profile["objects"].as_u64(), profile["rows"].as_u64()),

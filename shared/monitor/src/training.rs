@@ -205,10 +205,6 @@ impl<'s> TrainingReader<'s> {
             self.profile.malformed += 1;
             return Ok(());
         }
-        // A blank line reads as one empty field.
-        if self.ends_len == 1 && self.ends[0] == 0 {
-            return Ok(());
-        }
         match self.row() {
             Ok(()) => self.commit(),
             Err((reason, detail)) => {
