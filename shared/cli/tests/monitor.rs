@@ -729,6 +729,39 @@ async fn s3_prefixes_are_read_object_by_object_and_statistics_written_to_s3() ->
     assert_eq!(serde_json::from_str::<Value>(&written)?, profile["statistics"]);
     assert_no_drift_against_itself(&written, &policy);
 
+    // A training set written in parts under a prefix, each with its header: one baseline.
+    let rows = training_rows(240);
+    for (part, chunk) in rows.chunks(100).enumerate() {
+        s3.put_object()
+            .bucket("reports")
+            .key(format!("training/part-{part}.csv"))
+            .body(training_csv(chunk).into_bytes().into())
+            .send()
+            .await?;
+    }
+    let baseline = json_of(
+        &[
+            "baseline",
+            "--model",
+            "housing-price",
+            "--input",
+            "s3://reports/training/",
+            "--out",
+            out,
+            "--json",
+        ],
+        &env,
+    );
+    assert_eq!(
+        (baseline["objects"].as_u64(), baseline["rows"].as_u64()),
+        (Some(3), Some(240))
+    );
+    let sqft_sum: u32 = rows.iter().map(|row| row.0).sum();
+    assert_eq!(
+        feature(&baseline["statistics"], "sqft")["numerical_statistics"]["sum"].as_f64(),
+        Some(f64::from(sqft_sum))
+    );
+
     // Nothing under a prefix, and a bucket that does not exist.
     let stderr = failure(
         &[
