@@ -5,7 +5,7 @@
 
 use trigger_decision::{ModelPolicy, Policy, PolicyError, ScheduleMode, Span};
 use trigger_engine::audit::SeenExecution;
-use trigger_engine::AuditRecord;
+use trigger_engine::{AuditRecord, TriggerError};
 
 /// Validates a policy. `Ok`: the effective per-model policy, as text. `Err`:
 /// `FILE:LINE: message`, the line being where the problem is, as far as it can be found.
@@ -24,6 +24,24 @@ pub fn check_policy(text: &str, file: &str) -> Result<String, String> {
                 None => format!("{file}: {error}"),
             })
         }
+    }
+}
+
+/// A trigger's error worded for a person at a terminal. The functions' own
+/// wording speaks of the event being retried; here there is no event, so a
+/// transient failure says to run the command again, and a refusal what to
+/// check. Only the message: the SDK's detail is in the debug log (`RUST_LOG=debug`).
+pub fn failure_text(error: &TriggerError) -> String {
+    match error {
+        TriggerError::Transient { operation, message, .. } => format!(
+            "{operation} failed: {message}; run the command again in a moment, and if it keeps failing, \
+             check your network and AWS_ENDPOINT_URL"
+        ),
+        TriggerError::Misconfigured { operation, message, .. } => format!(
+            "{operation} failed: {message}; check the ledger (or policy) it names, and that your AWS \
+             credentials may use it"
+        ),
+        other => other.to_string(),
     }
 }
 
