@@ -161,7 +161,7 @@ mod tests {
         let error = TriggerError::transient_from("S3 GetObject s3://b/k", "connection reset by peer", cause);
         assert_eq!(
             error.to_string(),
-            "S3 GetObject s3://b/k failed transiently: connection reset by peer; the event is safe to retry"
+            "S3 GetObject s3://b/k failed: connection reset by peer; the event is safe to retry"
         );
         let source = error.source().map(ToString::to_string);
         assert_eq!(source.as_deref(), Some("connection reset by peer"));
