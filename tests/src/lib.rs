@@ -397,7 +397,10 @@ pub fn assert_readable(message: &str, names: &[&str]) {
         "Some(",
         "{ ",
     ] {
-        assert!(!message.contains(dump), "carries the SDK's debug dump ({dump:?}): {message}");
+        assert!(
+            !message.contains(dump),
+            "carries the SDK's debug dump ({dump:?}): {message}"
+        );
     }
     let words: Vec<&str> = message.split_whitespace().collect();
     let mut phrases = std::collections::HashSet::new();

@@ -87,7 +87,10 @@ fn each_sdk_error_kind_has_its_error_type() {
     );
     check(
         "dispatch: io, DNS lookup failed",
-        dispatch(io(Other, "failed to lookup address information: Name or service not known")),
+        dispatch(io(
+            Other,
+            "failed to lookup address information: Name or service not known",
+        )),
         "Transient",
         "failed to lookup address information",
     );
@@ -112,7 +115,9 @@ fn each_sdk_error_kind_has_its_error_type() {
     check(
         "dispatch: no credentials",
         dispatch(ConnectorError::other(
-            Box::new(CredentialsError::not_loaded("no providers in chain provided credentials")),
+            Box::new(CredentialsError::not_loaded(
+                "no providers in chain provided credentials",
+            )),
             None,
         )),
         "Misconfigured",
@@ -135,18 +140,53 @@ fn each_sdk_error_kind_has_its_error_type() {
     );
     for (status, code, message, expected) in [
         (403, Some("AccessDenied"), "Access Denied", "Misconfigured"),
-        (404, Some("NoSuchBucket"), "The specified bucket does not exist", "Misconfigured"),
-        (400, Some("ResourceNotFound"), "Pipeline 'x' does not exist", "Misconfigured"),
-        (400, Some("ValidationException"), "1 validation error detected", "Misconfigured"),
+        (
+            404,
+            Some("NoSuchBucket"),
+            "The specified bucket does not exist",
+            "Misconfigured",
+        ),
+        (
+            400,
+            Some("ResourceNotFound"),
+            "Pipeline 'x' does not exist",
+            "Misconfigured",
+        ),
+        (
+            400,
+            Some("ValidationException"),
+            "1 validation error detected",
+            "Misconfigured",
+        ),
         (400, Some("AccessDeniedException"), "not authorized", "Misconfigured"),
-        (400, Some("ExpiredToken"), "The provided token has expired", "Misconfigured"),
+        (
+            400,
+            Some("ExpiredToken"),
+            "The provided token has expired",
+            "Misconfigured",
+        ),
         (429, None, "Too Many Requests", "Transient"),
         (400, Some("ThrottlingException"), "Rate exceeded", "Transient"),
         (503, Some("SlowDown"), "Please reduce your request rate", "Transient"),
-        (500, Some("InternalError"), "We encountered an internal error", "Transient"),
-        (503, Some("ServiceUnavailable"), "Service is unable to handle request", "Transient"),
+        (
+            500,
+            Some("InternalError"),
+            "We encountered an internal error",
+            "Transient",
+        ),
+        (
+            503,
+            Some("ServiceUnavailable"),
+            "Service is unable to handle request",
+            "Transient",
+        ),
         (502, None, "", "Transient"),
-        (400, Some("RequestTimeout"), "Your socket connection to the server was not read", "Transient"),
+        (
+            400,
+            Some("RequestTimeout"),
+            "Your socket connection to the server was not read",
+            "Transient",
+        ),
     ] {
         let kind = format!("HTTP {status} {code:?}");
         let cause = code.unwrap_or("HTTP");
@@ -156,7 +196,11 @@ fn each_sdk_error_kind_has_its_error_type() {
 
 #[test]
 fn an_aws_message_too_long_to_read_is_cut() {
-    let long = "User arn:aws:sts::123456789012:assumed-role/r/f is not authorized ".repeat(20);
+    let words: Vec<String> = (0..200).map(|index| format!("word{index}")).collect();
+    let long = format!(
+        "User arn:aws:sts::123456789012:assumed-role/r/f is not authorized: {}",
+        words.join(" ")
+    );
     let error = from_sdk(OPERATION, service(403, Some("AccessDenied"), &long));
     assert_eq!(error.error_type(), "Misconfigured");
     assert_readable(&error.to_string(), &[OPERATION, "AccessDenied", "…"]);
@@ -272,7 +316,12 @@ async fn region_endpoint_and_credentials_problems_fail_the_cold_start() {
         assert_eq!(error.error_type(), expected, "{case}: {error}");
         assert_readable(&error.to_string(), names);
     }
-    for endpoint in [None, Some("http://127.0.0.1:5000"), Some("https://s3.example.com/base"), Some("http://[::1]:4566")] {
+    for endpoint in [
+        None,
+        Some("http://127.0.0.1:5000"),
+        Some("https://s3.example.com/base"),
+        Some("http://[::1]:4566"),
+    ] {
         let config = sdk(Some("us-east-1"), endpoint, static_credentials());
         assert!(check_sdk_config(&config).await.is_ok(), "{endpoint:?}");
     }
@@ -296,12 +345,21 @@ async fn a_missing_ledger_bucket_is_misconfigured_even_when_only_the_decision_re
     // An alarm back to OK is ignored before any history is read: only its record is written.
     let ok = with_state_time(fixture("example-cloudwatch-alarm-ok.json"), &cloudwatch_time(60));
     let error = alarm_trigger::handle(&trigger, &ok).await.expect_err("no bucket");
-    assert_refused(&error, &["recording the decision at s3://retrain-ledger/ledger/decisions/", "NoSuchBucket"]);
+    assert_refused(
+        &error,
+        &[
+            "recording the decision at s3://retrain-ledger/ledger/decisions/",
+            "NoSuchBucket",
+        ],
+    );
     // A state change that could start reads the ledger first.
     let error = alarm_trigger::handle(&trigger, &fresh_alarm())
         .await
         .expect_err("no bucket");
-    assert_refused(&error, &["s3://retrain-ledger/ledger/state/housing-price.json", "NoSuchBucket"]);
+    assert_refused(
+        &error,
+        &["s3://retrain-ledger/ledger/state/housing-price.json", "NoSuchBucket"],
+    );
     assert!(moto.executions("housing-price-retrain").await?.is_empty());
     Ok(())
 }

@@ -291,9 +291,15 @@ async fn an_sns_event_of_bad_records_only_says_nothing_of_decisions() -> Result<
     let Scenario { moto, trigger, .. } = Scenario::start(POLICY).await?;
     let mut event = fixture("example-sns-multiple-records-one-bad.json");
     let records = event["Records"].as_array_mut().expect("records");
-    records.retain(|record| record["Sns"]["Message"].as_str().is_some_and(|text| text.contains("s3:TestEvent")));
+    records.retain(|record| {
+        record["Sns"]["Message"]
+            .as_str()
+            .is_some_and(|text| text.contains("s3:TestEvent"))
+    });
     assert_eq!(records.len(), 1, "the fixture's bad record");
-    let error = sns_trigger::handle(&trigger, &event).await.expect_err("the only record is bad");
+    let error = sns_trigger::handle(&trigger, &event)
+        .await
+        .expect_err("the only record is bad");
     assert_eq!(error.error_type(), "InvalidEvent");
     let message = error.to_string();
     assert!(message.starts_with("1 of 1 SNS records are invalid: "), "{message}");

@@ -46,11 +46,15 @@ where
 }
 
 /// Whether `error` is transient, and a short cause for a person to read.
-pub fn classify<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> (Failure, String) {
+pub fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    error: &SdkError<E, HttpResponse>,
+) -> (Failure, String) {
     match error {
-        SdkError::ServiceError(service) => {
-            service_failure(service.raw().status().as_u16(), service.err().code(), service.err().message())
-        }
+        SdkError::ServiceError(service) => service_failure(
+            service.raw().status().as_u16(),
+            service.err().code(),
+            service.err().message(),
+        ),
         SdkError::TimeoutError(_) => (Failure::Transient, "the call timed out".to_string()),
         SdkError::ResponseError(response) => (
             Failure::Transient,
@@ -129,10 +133,14 @@ pub(crate) fn credentials_failure(error: &CredentialsError) -> (Failure, String)
             "no AWS credentials were found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)"
                 .to_string(),
         ),
-        CredentialsError::InvalidConfiguration(_) => {
-            (Failure::Refused, format!("the AWS credentials are misconfigured: {cause}"))
-        }
-        _ => (Failure::Transient, format!("the AWS credentials could not be loaded: {cause}")),
+        CredentialsError::InvalidConfiguration(_) => (
+            Failure::Refused,
+            format!("the AWS credentials are misconfigured: {cause}"),
+        ),
+        _ => (
+            Failure::Transient,
+            format!("the AWS credentials could not be loaded: {cause}"),
+        ),
     }
 }
 

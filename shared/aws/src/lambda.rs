@@ -102,7 +102,10 @@ pub async fn check_sdk_config(sdk: &SdkConfig) -> Result<(), TriggerError> {
         }
         Err(_) => Err(TriggerError::transient(
             "loading the AWS credentials",
-            format!("no credentials provider answered within {} s", CREDENTIALS_TIMEOUT.as_secs()),
+            format!(
+                "no credentials provider answered within {} s",
+                CREDENTIALS_TIMEOUT.as_secs()
+            ),
         )),
     }
 }

@@ -46,11 +46,9 @@ impl S3Policy {
         // A refusal (no such bucket or key, access denied) is the configuration's
         // fault; throttling or an outage stays `Transient`, so the init is retried.
         let (text, etag) = fetch(&client, &object).await.map_err(|error| match error {
-            TriggerError::Misconfigured { message, .. } => {
-                TriggerError::Config(format!(
-                    "RETRAIN_POLICY_URI={object} cannot be read: {message}; check the URI and the function's IAM role"
-                ))
-            }
+            TriggerError::Misconfigured { message, .. } => TriggerError::Config(format!(
+                "RETRAIN_POLICY_URI={object} cannot be read: {message}; check the URI and the function's IAM role"
+            )),
             other => other,
         })?;
         let policy = Policy::from_toml(&text)

@@ -412,10 +412,14 @@ method = "psi"
         let lines: Vec<&str> = error.lines().collect();
         assert_eq!(lines.len(), 4, "{error}");
         assert!(
-            lines[0].starts_with("p.toml:9: policy: unknown field `cooldwn` in model \"housing-price\"; expected one of"),
+            lines[0]
+                .starts_with("p.toml:9: policy: unknown field `cooldwn` in model \"housing-price\"; expected one of"),
             "{error}"
         );
-        assert!(lines[1].starts_with("p.toml:17: policy, model \"churn\": field `approval`"), "{error}");
+        assert!(
+            lines[1].starts_with("p.toml:17: policy, model \"churn\": field `approval`"),
+            "{error}"
+        );
         assert!(
             lines[2].starts_with("p.toml:20: policy: unknown field `threshhold` in [model.drift] of model \"churn\""),
             "{error}"

@@ -217,7 +217,12 @@ fn start(args: StartArgs) -> Result<()> {
             .get_caller_identity()
             .send()
             .await
-            .map_err(|error| failed(trigger_aws::error::from_sdk("asking STS who you are (GetCallerIdentity)", error)))?;
+            .map_err(|error| {
+                failed(trigger_aws::error::from_sdk(
+                    "asking STS who you are (GetCallerIdentity)",
+                    error,
+                ))
+            })?;
         let requested_by = identity.arn().context("STS returned no caller ARN")?.to_string();
         let mut request = serde_json::json!({
             "model": args.model,

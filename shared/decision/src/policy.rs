@@ -544,7 +544,14 @@ fn parse_settings(
         (None, None) => Some(None),
         (own, default) => setting(model, own, default, "", parse_max_starts, errors).map(Some),
     };
-    let cooldown = setting(model, &raw.cooldown, &defaults.cooldown, DEFAULT_COOLDOWN, parse_cooldown, errors);
+    let cooldown = setting(
+        model,
+        &raw.cooldown,
+        &defaults.cooldown,
+        DEFAULT_COOLDOWN,
+        parse_cooldown,
+        errors,
+    );
     let max_event_age = setting(
         model,
         &raw.max_event_age,
@@ -553,8 +560,22 @@ fn parse_settings(
         parse_max_event_age,
         errors,
     );
-    let schedule = setting(model, &raw.schedule, &defaults.schedule, DEFAULT_SCHEDULE, parse_schedule, errors);
-    let approval = setting(model, &raw.approval, &defaults.approval, DEFAULT_APPROVAL, parse_approval, errors);
+    let schedule = setting(
+        model,
+        &raw.schedule,
+        &defaults.schedule,
+        DEFAULT_SCHEDULE,
+        parse_schedule,
+        errors,
+    );
+    let approval = setting(
+        model,
+        &raw.approval,
+        &defaults.approval,
+        DEFAULT_APPROVAL,
+        parse_approval,
+        errors,
+    );
     Some(Settings {
         cooldown: cooldown?,
         max_event_age: max_event_age?,
@@ -975,7 +996,11 @@ approval = "auto"
              [[model]]\nname = \"b\"\npipeline = \"bad_name\"\nalarms = \"not-a-list\"\n\n\
              [[model]]\nname = \"c\"\npipeline = \"p\"\nmax_starts = \"lots\"\ncolour = \"red\"\n",
             &[
-                &["unknown field `threshhold`", "[model.drift] of model \"a\"", "`threshold`"],
+                &[
+                    "unknown field `threshhold`",
+                    "[model.drift] of model \"a\"",
+                    "`threshold`",
+                ],
                 &["model \"a\"", "`cooldown`", "\"x\""],
                 &["model \"a\"", "`schedule`", "\"weekly\""],
                 &["model \"a\"", "`drift.method`", "\"kl\""],
@@ -988,7 +1013,10 @@ approval = "auto"
         check(
             "surprise = 1\n[defaults]\nschedul = \"always\"\n",
             &[
-                &["unknown field `surprise` in the policy's top level", "`defaults`, `model`"],
+                &[
+                    "unknown field `surprise` in the policy's top level",
+                    "`defaults`, `model`",
+                ],
                 &["unknown field `schedul` in [defaults]", "`schedule`"],
                 &["no [[model]]"],
             ],
