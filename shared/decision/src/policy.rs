@@ -378,7 +378,7 @@ fn parse_model(mut raw: RawModel, defaults: &RawSettings, errors: &mut Vec<Polic
     let (Some(settings), Some(drift), Some(monitor)) = (settings, section(drift), section(monitor)) else {
         return None;
     };
-    (errors.len() == before).then(|| ModelPolicy {
+    (errors.len() == before).then_some(ModelPolicy {
         drift,
         monitor,
         max_starts: settings.max_starts,
