@@ -301,6 +301,20 @@ async fn region_endpoint_and_credentials_problems_fail_the_cold_start() {
             &["profile `prod` was not defined"],
         ),
         (
+            "the instance metadata service refuses",
+            sdk(
+                Some("us-east-1"),
+                None,
+                failing(|| {
+                    CredentialsError::provider_error(
+                        "request forbidden: IMDS is disabled or the caller has insufficient permissions",
+                    )
+                }),
+            ),
+            "InvalidConfig",
+            &["IMDS is disabled", "AWS_ACCESS_KEY_ID"],
+        ),
+        (
             "the credentials service timed out",
             sdk(
                 Some("us-east-1"),

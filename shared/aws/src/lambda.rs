@@ -5,13 +5,14 @@
 use crate::audit::S3DecisionLog;
 use crate::clock::SystemClock;
 use crate::config::Config;
-use crate::error::{credentials_failure, Failure};
+use crate::error::credentials_failure;
 use crate::ledger::S3Ledger;
 use crate::location::S3Object;
 use crate::policy_source::{S3Policy, POLICY_CHECK_INTERVAL};
 use crate::reports::S3Reports;
 use crate::store::SageMakerStore;
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::ProvideCredentials;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
@@ -93,11 +94,18 @@ pub async fn check_sdk_config(sdk: &SdkConfig) -> Result<(), TriggerError> {
     let resolved = tokio::time::timeout(CREDENTIALS_TIMEOUT, provider.provide_credentials()).await;
     match resolved {
         Ok(Ok(_)) => Ok(()),
+        // At cold start on Lambda the credentials are in the environment and
+        // cannot fail; anywhere else, a provider that answers but gives none
+        // (none configured, IMDS forbidden, a profile that does not exist) is
+        // the configuration's fault. Only a provider that timed out may answer next time.
         Ok(Err(error)) => {
             tracing::debug!(error = %aws_sdk_s3::error::DisplayErrorContext(&error), "no AWS credentials");
-            match credentials_failure(&error) {
-                (Failure::Refused, cause) => Err(TriggerError::Config(cause)),
-                (Failure::Transient, cause) => Err(TriggerError::transient("loading the AWS credentials", cause)),
+            match (&error, credentials_failure(&error)) {
+                (CredentialsError::CredentialsNotLoaded(_), _) => Err(TriggerError::Config(NO_CREDENTIALS.to_string())),
+                (CredentialsError::ProviderTimedOut(_), (_, cause)) => {
+                    Err(TriggerError::transient("loading the AWS credentials", cause))
+                }
+                (_, (_, cause)) => Err(TriggerError::Config(format!("{cause}; {NO_CREDENTIALS_ADVICE}"))),
             }
         }
         Err(_) => Err(TriggerError::transient(
@@ -113,6 +121,8 @@ pub async fn check_sdk_config(sdk: &SdkConfig) -> Result<(), TriggerError> {
 /// What to do when no credentials provider has any.
 const NO_CREDENTIALS: &str = "no AWS credentials were found: set AWS_ACCESS_KEY_ID and \
                               AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (on Lambda, the function's role provides them)";
+const NO_CREDENTIALS_ADVICE: &str =
+    "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (on Lambda, the function's role provides them)";
 
 /// How long the cold start waits for credentials: the default chain's
 /// instance-metadata step gives up well inside this.
