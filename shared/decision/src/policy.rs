@@ -1005,7 +1005,7 @@ approval = "auto"
                 &["model \"a\"", "`schedule`", "\"weekly\""],
                 &["model \"a\"", "`drift.method`", "\"kl\""],
                 &["model \"a\"", "`drift.min_drifted`"],
-                &["in model \"b\"", "not-a-list"],
+                &["model \"b\"", "`alarms`", "not-a-list"],
                 &["unknown field `colour` in model \"c\"", "`pipeline`"],
                 &["model \"c\"", "`max_starts`", "\"lots\""],
             ],

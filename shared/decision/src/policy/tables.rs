@@ -2,7 +2,8 @@
 //! every mistake rather than the first: every key a table does not know is
 //! reported (with the keys it does know) and dropped, and a table of the
 //! wrong shape (a missing field, a value of the wrong type) is reported on
-//! its own while the others are still read. The keys a table knows come
+//! its own while the others are still read (`serde_path_to_error` names the
+//! field of a value of the wrong type). The keys a table knows come
 //! from its own serde derive, so they cannot drift from it.
 
 use super::{RawDrift, RawModel, RawSettings};
@@ -125,19 +126,26 @@ fn drop_unknown(table: &mut Table, known: &[&str], place: Place<'_>, errors: &mu
     }
 }
 
-/// `value` read as `T`, or `None` with the reason added to `errors`.
+/// `value` read as `T`, or `None` with the reason added to `errors`: a
+/// value of the wrong type is blamed on its field (`alarms`,
+/// `drift.threshold`), a missing field on the table.
 fn shaped<T: for<'de> Deserialize<'de>>(value: Value, place: Place<'_>, errors: &mut Vec<PolicyError>) -> Option<T> {
-    match T::deserialize(value) {
-        Ok(read) => Some(read),
-        Err(error) => {
-            errors.push(PolicyError::Shape {
-                model: place.model.map(str::to_string),
-                table: place.table.to_string(),
-                problem: error.message().trim_end().to_string(),
-            });
-            None
+    let error = match serde_path_to_error::deserialize::<_, T>(value) {
+        Ok(read) => return Some(read),
+        Err(error) => error,
+    };
+    let path = error.path().to_string();
+    let problem = error.into_inner().message().trim_end().to_string();
+    errors.push(if path == "." || path.is_empty() {
+        PolicyError::Shape {
+            model: place.model.map(str::to_string),
+            table: place.table.to_string(),
+            problem,
         }
-    }
+    } else {
+        PolicyError::field(place.model, &path, problem)
+    });
+    None
 }
 
 /// The field names serde's derive gives the struct `T`. Its `Deserialize`
