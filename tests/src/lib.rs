@@ -364,3 +364,50 @@ pub fn cloudwatch_time(seconds_ago: i64) -> String {
     // Timestamp prints `…T12:36:15.490Z`; CloudWatch writes `+0000`.
     at.to_string().replace('Z', "+0000")
 }
+
+/// The longest error message a person should have to read, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 500;
+
+/// Fails unless `message` is what a person can read and act on: one or two
+/// sentences of at most `MAX_MESSAGE_CHARS`, none of the SDK's debug dump
+/// (headers, bodies, type names), no phrase said twice, and every one of
+/// `names` (the resource, the variable to set) named.
+pub fn assert_readable(message: &str, names: &[&str]) {
+    assert!(
+        message.chars().count() <= MAX_MESSAGE_CHARS,
+        "longer than {MAX_MESSAGE_CHARS} characters: {message}"
+    );
+    assert!(!message.contains('\n'), "more than one line: {message}");
+    // A sentence ends with a stop followed by a space and a capital, or with the message.
+    let sentences = message
+        .match_indices(". ")
+        .filter(|(at, _)| message[at + 2..].starts_with(char::is_uppercase))
+        .count()
+        + 1;
+    assert!(sentences <= 2, "more than two sentences: {message}");
+    for dump in [
+        "HttpResponse",
+        "SdkBody",
+        "headers",
+        "<?xml",
+        "DispatchFailure",
+        "ServiceError",
+        "ConnectorError",
+        "source:",
+        "Some(",
+        "{ ",
+    ] {
+        assert!(
+            !message.contains(dump),
+            "carries the SDK's debug dump ({dump:?}): {message}"
+        );
+    }
+    let words: Vec<&str> = message.split_whitespace().collect();
+    let mut phrases = std::collections::HashSet::new();
+    for phrase in words.windows(4) {
+        assert!(phrases.insert(phrase), "says {:?} twice: {message}", phrase.join(" "));
+    }
+    for name in names {
+        assert!(message.contains(name), "does not name {name:?}: {message}");
+    }
+}

@@ -82,7 +82,7 @@ async fn every_decision_is_recorded_once_and_immutably_with_what_it_saw() -> Res
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_record_that_cannot_be_written_is_transient_and_the_retry_records_it() -> Result<()> {
+async fn a_record_refused_for_a_missing_bucket_is_misconfigured_and_the_retry_records_it() -> Result<()> {
     let moto = Moto::start()?;
     moto.create(&[PIPELINE], &ALL_PARAMETERS).await?;
     let mut trigger = moto.trigger(POLICY, false).await?;
@@ -93,10 +93,16 @@ async fn a_record_that_cannot_be_written_is_transient_and_the_retry_records_it()
     ));
     let alarm = with_state_time(fixture("example-cloudwatch-alarm-metric.json"), &cloudwatch_time(60));
     let error = alarm_trigger::handle(&trigger, &alarm).await.unwrap_err();
-    assert_eq!(error.error_type(), "Transient", "{error}");
-    assert!(error.to_string().contains("recording the decision"), "{error}");
+    // A missing bucket fails every retry alike until someone fixes it: never `Transient`.
+    assert_eq!(error.error_type(), "Misconfigured", "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("recording the decision at s3://no-such-audit-bucket/ledger/decisions/housing-price/"),
+        "{error}"
+    );
 
-    // The retry (with the trail reachable again) starts nothing new and records the answer.
+    // The retry (with the trail fixed) starts nothing new and records the answer.
     trigger.parts.decision_log = Arc::new(S3DecisionLog::new(s3.clone(), S3Location::parse(LEDGER).unwrap()));
     let retried = alarm_trigger::handle(&trigger, &alarm).await?.decisions.remove(0);
     assert_eq!(retried.outcome, Outcome::AlreadyStarted);

@@ -287,6 +287,29 @@ async fn a_bad_sns_record_is_reported_after_the_good_ones_are_decided() -> Resul
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sns_event_of_bad_records_only_says_nothing_of_decisions() -> Result<()> {
+    let Scenario { moto, trigger, .. } = Scenario::start(POLICY).await?;
+    let mut event = fixture("example-sns-multiple-records-one-bad.json");
+    let records = event["Records"].as_array_mut().expect("records");
+    records.retain(|record| {
+        record["Sns"]["Message"]
+            .as_str()
+            .is_some_and(|text| text.contains("s3:TestEvent"))
+    });
+    assert_eq!(records.len(), 1, "the fixture's bad record");
+    let error = sns_trigger::handle(&trigger, &event)
+        .await
+        .expect_err("the only record is bad");
+    assert_eq!(error.error_type(), "InvalidEvent");
+    let message = error.to_string();
+    assert!(message.starts_with("1 of 1 SNS records are invalid: "), "{message}");
+    assert!(!message.contains("decided") && !message.contains("[]"), "{message}");
+    integration_tests::assert_readable(&message, &["SNS"]);
+    assert!(moto.executions(PIPELINE).await?.is_empty());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_events_are_invalid_input_naming_the_problem() -> Result<()> {
     let Scenario { moto, trigger, .. } = Scenario::start(POLICY).await?;
     let check = |result: Result<Response, TriggerError>, fragment: &str| {

@@ -34,11 +34,16 @@ pub async fn handle(trigger: &Trigger, event: &Value) -> Result<Response, Trigge
             )
         })
         .collect();
-    Err(TriggerError::InvalidEvent(format!(
-        "{} of {} SNS records are invalid: {}; the valid ones were decided: [{}]",
+    let invalid = format!(
+        "{} of {} SNS records are invalid: {}",
         problems.len(),
         problems.len() + signals.len(),
-        problems.join("; "),
-        decided.join(", ")
-    )))
+        problems.join("; ")
+    );
+    // Say what was decided only when something was: an empty list tells a person nothing.
+    Err(TriggerError::InvalidEvent(if decided.is_empty() {
+        invalid
+    } else {
+        format!("{invalid}. The valid ones were decided: {}", decided.join(", "))
+    }))
 }

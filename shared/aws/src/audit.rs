@@ -44,15 +44,13 @@ impl DecisionLog for S3DecisionLog {
             Ok(_) => Ok(()),
             // The same decision, to the millisecond, was already recorded: records are immutable.
             Err(error) if error.raw_response().is_some_and(|raw| raw.status().as_u16() == 412) => Ok(()),
-            Err(error) => {
-                // Whatever S3 answered, the decision is not on record: retrying is the remedy.
-                let failure = from_sdk(format!("S3 PutObject s3://{}/{key}", self.location.bucket), error);
-                Err(TriggerError::transient_from(
-                    format!("recording the decision at s3://{}/{key}", self.location.bucket),
-                    failure.to_string(),
-                    failure,
-                ))
-            }
+            // The decision is not on record. Throttling or an outage is
+            // `Transient`; a refusal (no such bucket, access denied) repeats
+            // on every retry, so it is `Misconfigured`, as on every other call.
+            Err(error) => Err(from_sdk(
+                format!("recording the decision at s3://{}/{key}", self.location.bucket),
+                error,
+            )),
         }
     }
 }

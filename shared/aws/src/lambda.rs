@@ -5,12 +5,15 @@
 use crate::audit::S3DecisionLog;
 use crate::clock::SystemClock;
 use crate::config::Config;
+use crate::error::credentials_failure;
 use crate::ledger::S3Ledger;
 use crate::location::S3Object;
 use crate::policy_source::{S3Policy, POLICY_CHECK_INTERVAL};
 use crate::reports::S3Reports;
 use crate::store::SageMakerStore;
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::ProvideCredentials;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 use lambda_runtime::Diagnostic;
@@ -23,6 +26,18 @@ use trigger_engine::{FixedPolicy, Parts, PolicySource, Trigger, TriggerError};
 /// level from `AWS_LAMBDA_LOG_LEVEL`.
 pub fn init_tracing() {
     lambda_runtime::tracing::init_default_subscriber();
+}
+
+/// The same, on stderr: for the CLI, whose stdout is its answer.
+pub fn init_tracing_to_stderr() {
+    lambda_runtime::tracing::init_default_subscriber_with_writer(std::io::stderr);
+}
+
+/// The SDK configuration from the environment, checked by `check_sdk_config`.
+pub async fn load_checked_sdk_config() -> Result<SdkConfig, TriggerError> {
+    let sdk = load_sdk_config().await;
+    check_sdk_config(&sdk).await?;
+    Ok(sdk)
 }
 
 /// Loads the SDK configuration from the environment with timeouts short
@@ -40,6 +55,104 @@ pub async fn load_sdk_config() -> SdkConfig {
         .retry_config(RetryConfig::standard().with_max_attempts(3))
         .load()
         .await
+}
+
+/// What can be known about the SDK configuration without calling AWS,
+/// checked at cold start so that a missing region, missing credentials or an
+/// unusable endpoint URL fail the init with `InvalidConfig`, once, instead of
+/// failing every invocation as if AWS had hiccupped. The region and the
+/// endpoint URL are checked as text. Credentials are resolved once: on Lambda
+/// they are in the environment, so this makes no network call; elsewhere the
+/// SDK's default chain may ask the instance metadata service, as the first
+/// call would anyway. A credentials service that times out is `Transient`.
+pub async fn check_sdk_config(sdk: &SdkConfig) -> Result<(), TriggerError> {
+    match sdk.region() {
+        None => {
+            return Err(TriggerError::Config(
+                "no AWS region is set: set AWS_REGION (Lambda sets it; locally, for example \
+                 AWS_REGION=us-east-1)"
+                    .to_string(),
+            ))
+        }
+        Some(region) if !is_region_name(region.as_ref()) => {
+            return Err(TriggerError::Config(format!(
+                "AWS_REGION={region} is not a region name; use one like us-east-1"
+            )))
+        }
+        Some(_) => {}
+    }
+    if let Some(endpoint) = sdk.endpoint_url() {
+        if !is_endpoint_url(endpoint) {
+            return Err(TriggerError::Config(format!(
+                "AWS_ENDPOINT_URL={endpoint} is not a URL; use http://host:port or https://host, or unset it"
+            )));
+        }
+    }
+    let Some(provider) = sdk.credentials_provider() else {
+        return Err(TriggerError::Config(NO_CREDENTIALS.to_string()));
+    };
+    let resolved = tokio::time::timeout(CREDENTIALS_TIMEOUT, provider.provide_credentials()).await;
+    match resolved {
+        Ok(Ok(_)) => Ok(()),
+        // At cold start on Lambda the credentials are in the environment and
+        // cannot fail; anywhere else, a provider that answers but gives none
+        // (none configured, IMDS forbidden, a profile that does not exist) is
+        // the configuration's fault. Only a provider that timed out may answer next time.
+        Ok(Err(error)) => {
+            tracing::debug!(error = %aws_sdk_s3::error::DisplayErrorContext(&error), "no AWS credentials");
+            match (&error, credentials_failure(&error)) {
+                (CredentialsError::CredentialsNotLoaded(_), _) => Err(TriggerError::Config(NO_CREDENTIALS.to_string())),
+                (CredentialsError::ProviderTimedOut(_), (_, cause)) => {
+                    Err(TriggerError::transient("loading the AWS credentials", cause))
+                }
+                (_, (_, cause)) => Err(TriggerError::Config(format!("{cause}; {NO_CREDENTIALS_ADVICE}"))),
+            }
+        }
+        Err(_) => Err(TriggerError::transient(
+            "loading the AWS credentials",
+            format!(
+                "no credentials provider answered within {} s",
+                CREDENTIALS_TIMEOUT.as_secs()
+            ),
+        )),
+    }
+}
+
+/// What to do when no credentials provider has any.
+const NO_CREDENTIALS: &str = "no AWS credentials were found: set AWS_ACCESS_KEY_ID and \
+                              AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (on Lambda, the function's role provides them)";
+const NO_CREDENTIALS_ADVICE: &str =
+    "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (on Lambda, the function's role provides them)";
+
+/// How long the cold start waits for credentials: the default chain's
+/// instance-metadata step gives up well inside this.
+const CREDENTIALS_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A region name as AWS writes them: lowercase letters, digits and dashes
+/// (`us-east-1`, `us-gov-west-1`); anything else no endpoint rule accepts.
+fn is_region_name(region: &str) -> bool {
+    !region.is_empty()
+        && !region.starts_with('-')
+        && !region.ends_with('-')
+        && region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// `http://` or `https://`, a host, and at most a port and a path after it.
+fn is_endpoint_url(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://")) else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let (host, port) = match authority.rsplit_once(':') {
+        // `[::1]` holds colons of its own; a port follows the bracket.
+        Some((host, port)) if !port.contains(']') => (host, Some(port)),
+        _ => (authority, None),
+    };
+    let host_ok = !host.is_empty() && !host.chars().any(|c| c.is_whitespace() || c == '@');
+    let port_ok = port.is_none_or(|port| port.parse::<u16>().is_ok());
+    host_ok && port_ok && !url.chars().any(char::is_whitespace)
 }
 
 /// The trigger as deployed: SageMaker, the S3 ledger, audit trail and
@@ -93,7 +206,7 @@ pub async fn trigger_from_env() -> Result<Trigger, TriggerError> {
     let set = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
     let Some(uri) = set("RETRAIN_POLICY_URI") else {
         let config = Config::from_lookup(lookup)?;
-        return Ok(live_trigger(config, &load_sdk_config().await));
+        return Ok(live_trigger(config, &load_checked_sdk_config().await?));
     };
     if set("RETRAIN_POLICY").is_some() || set("RETRAIN_POLICY_FILE").is_some() {
         return Err(TriggerError::Config(
@@ -105,7 +218,8 @@ pub async fn trigger_from_env() -> Result<Trigger, TriggerError> {
             "RETRAIN_POLICY_URI={uri} is not an S3 object URI; use s3://bucket/key"
         ))
     })?;
-    live_trigger_with_s3_policy(object, lookup, &load_sdk_config().await, POLICY_CHECK_INTERVAL).await
+    let sdk = load_checked_sdk_config().await?;
+    live_trigger_with_s3_policy(object, lookup, &sdk, POLICY_CHECK_INTERVAL).await
 }
 
 /// Cold start: configuration from the environment, then SDK clients. A bad

@@ -6,6 +6,7 @@
 //! given inline or as a file is the engine's `FixedPolicy`.)
 
 use crate::clock::now;
+use crate::error::{body_error, from_sdk};
 use crate::location::S3Object;
 use async_trait::async_trait;
 use std::sync::{Arc, RwLock};
@@ -35,15 +36,21 @@ struct Watch {
 }
 
 impl S3Policy {
-    /// Reads and parses the policy object now (at cold start); any problem is `InvalidConfig`.
+    /// Reads and parses the policy object now (at cold start): a refusal or a
+    /// policy that does not parse is `InvalidConfig`, an outage `Transient`.
     pub async fn load(
         client: aws_sdk_s3::Client,
         object: S3Object,
         check_every: Duration,
     ) -> Result<S3Policy, TriggerError> {
-        let (text, etag) = fetch(&client, &object)
-            .await
-            .map_err(|error| TriggerError::Config(format!("RETRAIN_POLICY_URI={object} cannot be read: {error}")))?;
+        // A refusal (no such bucket or key, access denied) is the configuration's
+        // fault; throttling or an outage stays `Transient`, so the init is retried.
+        let (text, etag) = fetch(&client, &object).await.map_err(|error| match error {
+            TriggerError::Misconfigured { message, .. } => TriggerError::Config(format!(
+                "RETRAIN_POLICY_URI={object} cannot be read: {message}; check the URI and the function's IAM role"
+            )),
+            other => other,
+        })?;
         let policy = Policy::from_toml(&text)
             .map_err(|error| TriggerError::Config(format!("RETRAIN_POLICY_URI={object}: {error}")))?;
         Ok(S3Policy {
@@ -91,7 +98,7 @@ impl PolicySource for S3Policy {
         let etag = match head {
             Ok(head) => head.e_tag().unwrap_or_default().to_string(),
             Err(error) => {
-                let problem = aws_sdk_s3::error::DisplayErrorContext(&error).to_string();
+                let problem = from_sdk(format!("S3 HeadObject {}", watch.object), error).to_string();
                 tracing::warn!(policy = %watch.object, %problem, "could not check the policy; keeping the current one");
                 return Refresh::KeptLastGood(problem);
             }
@@ -101,7 +108,8 @@ impl PolicySource for S3Policy {
         }
         let (text, etag) = match fetch(&watch.client, &watch.object).await {
             Ok(fetched) => fetched,
-            Err(problem) => {
+            Err(error) => {
+                let problem = error.to_string();
                 tracing::warn!(policy = %watch.object, %problem, "could not read the policy; keeping the current one");
                 return Refresh::KeptLastGood(problem);
             }
@@ -130,21 +138,25 @@ impl PolicySource for S3Policy {
     }
 }
 
-async fn fetch(client: &aws_sdk_s3::Client, object: &S3Object) -> Result<(String, String), String> {
+async fn fetch(client: &aws_sdk_s3::Client, object: &S3Object) -> Result<(String, String), TriggerError> {
     let response = client
         .get_object()
         .bucket(&object.bucket)
         .key(&object.key)
         .send()
         .await
-        .map_err(|error| aws_sdk_s3::error::DisplayErrorContext(&error).to_string())?;
+        .map_err(|error| from_sdk(format!("S3 GetObject {object}"), error))?;
     let etag = response.e_tag().unwrap_or_default().to_string();
     let bytes = response
         .body
         .collect()
         .await
-        .map_err(|error| error.to_string())?
+        .map_err(|error| body_error(format!("reading {object}"), error))?
         .into_bytes();
-    let text = String::from_utf8(bytes.to_vec()).map_err(|_| "the object is not UTF-8 text".to_string())?;
+    let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
+        TriggerError::Config(format!(
+            "RETRAIN_POLICY_URI={object} is not UTF-8 text; save the policy as UTF-8"
+        ))
+    })?;
     Ok((text, etag))
 }

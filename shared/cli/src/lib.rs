@@ -12,40 +12,78 @@ pub mod monitor_text;
 pub mod objects;
 
 use trigger_decision::monitor::{FeatureKind, PredictionField, Problem};
-use trigger_decision::{ModelPolicy, MonitorSettings, Policy, PolicyError, ScheduleMode, SettingsError, Span};
+use trigger_decision::policy::MAX_POLICY_ERRORS;
+use trigger_decision::{ModelPolicy, MonitorSettings, Policy, PolicyError, ScheduleMode, Span};
 use trigger_engine::audit::SeenExecution;
-use trigger_engine::AuditRecord;
+use trigger_engine::{AuditRecord, TriggerError};
 
 /// Validates a policy. `Ok`: the effective per-model policy, as text. `Err`:
-/// `FILE:LINE: message`, the line being where the problem is, as far as it can be found.
+/// every problem found, one per line, each `FILE:LINE: message`, the line
+/// being where the problem is, as far as it can be found, in the order of the file.
 pub fn check_policy(text: &str, file: &str) -> Result<String, String> {
-    match Policy::from_toml(text) {
-        Ok(policy) => Ok(effective(&policy)),
-        Err(error) => {
-            let line = match &error {
-                // toml's own message already names the line and column.
-                PolicyError::Syntax(_) => None,
-                PolicyError::Field { model, field, .. } => locate(text, model.as_deref(), field),
-                PolicyError::NoModels => None,
-                PolicyError::Monitor { model, source } => {
-                    locate(text, Some(model), &format!("monitor.{}", settings_field(source)))
-                }
+    let errors = match Policy::check(text) {
+        Ok(policy) => return Ok(effective(&policy)),
+        Err(errors) => errors,
+    };
+    let mut located: Vec<(Option<usize>, String)> = errors
+        .iter()
+        .map(|error| (error_line(text, error), error.to_string()))
+        .collect();
+    // Lines in the file's order; a problem with no line of its own (no models) last.
+    located.sort_by_key(|(line, _)| line.unwrap_or(usize::MAX));
+    let mut lines: Vec<String> = located
+        .into_iter()
+        .map(|(line, message)| match line {
+            Some(line) => format!("{file}:{line}: {message}"),
+            None => format!("{file}: {message}"),
+        })
+        .collect();
+    if errors.len() >= MAX_POLICY_ERRORS {
+        lines.push(format!(
+            "{file}: stopped after {MAX_POLICY_ERRORS} problems; fix these and check again"
+        ));
+    } else if errors.len() > 1 {
+        lines.push(format!("{file}: {} problems", errors.len()));
+    }
+    Err(lines.join("\n"))
+}
+
+/// The line a policy error points at, when it can be found.
+fn error_line(text: &str, error: &PolicyError) -> Option<usize> {
+    match error {
+        // toml's own message already names the line and column.
+        PolicyError::Syntax(_) | PolicyError::NoModels => None,
+        PolicyError::Field { model, field, .. } => locate(text, model.as_deref(), field),
+        PolicyError::UnknownField {
+            model, table, field, ..
+        } => {
+            let field = match table.as_str() {
+                "[model.drift]" => format!("drift.{field}"),
+                "[model.monitor]" => format!("monitor.{field}"),
+                _ => field.clone(),
             };
-            Err(match line {
-                Some(line) => format!("{file}:{line}: {error}"),
-                None => format!("{file}: {error}"),
-            })
+            locate(text, model.as_deref(), &field)
         }
+        PolicyError::Shape { model, .. } => model.as_deref().and_then(|model| locate(text, Some(model), "name")),
+        PolicyError::Monitor { model, source } => locate(text, Some(model), &format!("monitor.{}", source.field())),
     }
 }
 
-/// The `[model.monitor]` key a settings error is about.
-fn settings_field(error: &SettingsError) -> &'static str {
+/// A trigger's error worded for a person at a terminal. The functions' own
+/// wording speaks of the event being retried; here there is no event, so a
+/// transient failure says to run the command again, and a refusal what to
+/// check. Only the message: the SDK's detail is in the debug log (`RUST_LOG=debug`).
+pub fn failure_text(error: &TriggerError) -> String {
     match error {
-        SettingsError::Invalid { field, .. } => field,
-        SettingsError::DuplicateFeature { .. } => "features",
-        SettingsError::UnknownCategorical { .. } => "categorical",
-        SettingsError::ThresholdWithoutBinary { .. } => "threshold",
+        TriggerError::Transient { operation, message, .. } => format!(
+            "{operation} failed: {message}; run the command again in a moment, and if it keeps failing, \
+             check your network and AWS_ENDPOINT_URL"
+        ),
+        TriggerError::Misconfigured { operation, message, .. } => format!(
+            "{operation} failed: {message}; check the ledger (or policy) it names, and that your AWS \
+             credentials may use it"
+        ),
+        other => other.to_string(),
     }
 }
 
@@ -431,6 +469,32 @@ method = "psi"
             error.starts_with("p.toml:22: ") && error.contains("model.monitor.problem"),
             "{error}"
         );
+    }
+
+    /// Every mistake in one run, each at its line, in the file's order.
+    #[test]
+    fn every_mistake_is_reported_with_its_line() {
+        let text = GOOD
+            .replace("approval = \"auto\"", "approval = \"yes\"")
+            .replace("method = \"psi\"", "method = \"psi\"\nthreshhold = 0.2")
+            .replace("allow_overrides = [", "cooldwn = \"6h\"\nallow_overrides = [");
+        let error = check_policy(&text, "p.toml").unwrap_err();
+        let lines: Vec<&str> = error.lines().collect();
+        assert_eq!(lines.len(), 4, "{error}");
+        assert!(
+            lines[0]
+                .starts_with("p.toml:9: policy: unknown field `cooldwn` in model \"housing-price\"; expected one of"),
+            "{error}"
+        );
+        assert!(
+            lines[1].starts_with("p.toml:17: policy, model \"churn\": field `approval`"),
+            "{error}"
+        );
+        assert!(
+            lines[2].starts_with("p.toml:20: policy: unknown field `threshhold` in [model.drift] of model \"churn\""),
+            "{error}"
+        );
+        assert_eq!(lines[3], "p.toml: 3 problems");
     }
 
     #[test]

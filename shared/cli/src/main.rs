@@ -11,8 +11,9 @@ use retrain_cli::monitor_text;
 use retrain_cli::objects::Objects;
 use std::process::ExitCode;
 use trigger_aws::audit::{find_records, list_records};
-use trigger_aws::lambda::{load_sdk_config, s3_client, trigger_from_env};
+use trigger_aws::lambda::{load_checked_sdk_config, s3_client, trigger_from_env};
 use trigger_aws::{now, S3Location};
+use trigger_engine::TriggerError;
 
 /// Check retraining policies and read the decisions the triggers recorded.
 #[derive(Debug, Parser)]
@@ -27,7 +28,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Policy files.
+    /// Check a policy file: every mistake in it, or every model's effective policy.
     #[command(subcommand)]
     Policy(PolicyCommand),
     /// A table of a model's recorded decisions, newest first.
@@ -50,6 +51,7 @@ enum Command {
 enum PolicyCommand {
     /// Validate a policy file and print every model's effective policy, defaults applied.
     Check {
+        /// The policy file (TOML) to check.
         #[arg(value_name = "FILE")]
         file: String,
     },
@@ -65,6 +67,7 @@ struct LedgerArg {
 
 #[derive(Debug, Args)]
 struct DecisionsArgs {
+    /// The model whose decisions to list, as the policy names it.
     #[arg(long, value_name = "MODEL")]
     model: String,
     /// How far back, like 7d or 12h.
@@ -76,6 +79,7 @@ struct DecisionsArgs {
 
 #[derive(Debug, Args)]
 struct ExplainArgs {
+    /// The trigger id a decision or its log line carries.
     #[arg(value_name = "TRIGGER_ID")]
     trigger_id: String,
     /// Look only under this model's records (faster).
@@ -87,8 +91,10 @@ struct ExplainArgs {
 
 #[derive(Debug, Args)]
 struct StartArgs {
+    /// The model to retrain, as the policy names it.
     #[arg(long, value_name = "MODEL")]
     model: String,
+    /// Why, in a few words; it goes into the pipeline's TriggerReason with your identity.
     #[arg(long, value_name = "TEXT")]
     reason: String,
     /// Skip the cooldown (never the in-flight check or the budget).
@@ -97,6 +103,7 @@ struct StartArgs {
     /// Override a parameter the model's allow_overrides lists.
     #[arg(long = "parameter", value_name = "NAME=VALUE")]
     parameters: Vec<String>,
+    /// Make approval of the retrained model stricter than the policy's ("manual"), never looser.
     #[arg(long, value_name = "manual|auto")]
     approval: Option<String>,
     /// The dedupe key; repeat it to retry the same request safely.
@@ -159,6 +166,10 @@ struct QualityArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Only when asked: the SDK's detail behind a failure, on stderr, keeping stdout for the answer.
+    if std::env::var_os("RUST_LOG").is_some() {
+        trigger_aws::lambda::init_tracing_to_stderr();
+    }
     let result = match cli.command {
         Command::Policy(PolicyCommand::Check { file }) => policy_check(&file),
         Command::Decisions(args) => decisions(&args, cli.quiet),
@@ -262,6 +273,11 @@ fn policy_check(file: &str) -> Result<()> {
     }
 }
 
+/// A trigger's error as the command's own failure, worded for a terminal.
+fn failed(error: TriggerError) -> anyhow::Error {
+    anyhow::Error::msg(retrain_cli::failure_text(&error))
+}
+
 /// A single-threaded runtime for one command's few AWS calls.
 fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
@@ -272,12 +288,14 @@ fn decisions(args: &DecisionsArgs, quiet: bool) -> Result<()> {
     let since = retrain_cli::parse_since(&args.since).map_err(anyhow::Error::msg)?;
     let (ledger_uri, ledger) = ledger(&args.ledger)?;
     runtime()?.block_on(async {
-        let s3 = s3_client(&load_sdk_config().await);
+        let s3 = s3_client(&load_checked_sdk_config().await.map_err(failed)?);
         if !quiet {
             eprintln!("reading decisions of {model} from {ledger_uri} for the last {since} …");
         }
         let until = now();
-        let records = list_records(&s3, &ledger, model, until.minus(since), until).await?;
+        let records = list_records(&s3, &ledger, model, until.minus(since), until)
+            .await
+            .map_err(failed)?;
         if records.is_empty() {
             eprintln!("no decisions recorded for {model} in the last {since}");
         } else {
@@ -303,11 +321,13 @@ fn explain(args: &ExplainArgs, quiet: bool) -> Result<()> {
     let trigger_id = &args.trigger_id;
     let (ledger_uri, ledger) = ledger(&args.ledger)?;
     runtime()?.block_on(async {
-        let s3 = s3_client(&load_sdk_config().await);
+        let s3 = s3_client(&load_checked_sdk_config().await.map_err(failed)?);
         if !quiet {
             eprintln!("searching {ledger_uri} for trigger {trigger_id} …");
         }
-        let records = find_records(&s3, &ledger, args.model.as_deref(), trigger_id).await?;
+        let records = find_records(&s3, &ledger, args.model.as_deref(), trigger_id)
+            .await
+            .map_err(failed)?;
         if records.is_empty() {
             bail!("no decision recorded for trigger {trigger_id} under {ledger_uri}");
         }
@@ -332,14 +352,18 @@ fn start(args: StartArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| format!("retrain-cli-{}", now().millis()));
     runtime()?.block_on(async {
-        let sdk = load_sdk_config().await;
+        let sdk = load_checked_sdk_config().await.map_err(failed)?;
         // Like a function URL, the requester is who the credentials say, never a flag.
         let identity = aws_sdk_sts::Client::new(&sdk)
             .get_caller_identity()
             .send()
             .await
-            .map_err(|error| anyhow::anyhow!("{}", aws_sdk_sts::error::DisplayErrorContext(&error)))
-            .context("cannot tell who you are (STS GetCallerIdentity); check your AWS credentials")?;
+            .map_err(|error| {
+                failed(trigger_aws::error::from_sdk(
+                    "asking STS who you are (GetCallerIdentity)",
+                    error,
+                ))
+            })?;
         let requested_by = identity.arn().context("STS returned no caller ARN")?.to_string();
         let mut request = serde_json::json!({
             "model": args.model,
@@ -351,9 +375,53 @@ fn start(args: StartArgs) -> Result<()> {
         if let Some(approval) = args.approval {
             request["approval"] = serde_json::Value::String(approval);
         }
-        let trigger = trigger_from_env().await?;
-        let answer = trigger_engine::manual::decide(&trigger, &request, &request_id).await?;
+        let trigger = trigger_from_env().await.map_err(failed)?;
+        let answer = trigger_engine::manual::decide(&trigger, &request, &request_id)
+            .await
+            .map_err(failed)?;
         println!("{}", serde_json::to_string_pretty(&answer)?);
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// The subcommands and arguments of `command` (and below) that `--help` shows without a description.
+    fn undescribed(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        for argument in command.get_arguments() {
+            if argument.get_help().is_none() && argument.get_long_help().is_none() {
+                missing.push(format!("{path} {}", argument.get_id()));
+            }
+        }
+        for subcommand in command.get_subcommands() {
+            let path = format!("{path} {}", subcommand.get_name());
+            if subcommand.get_about().is_none() && subcommand.get_long_about().is_none() {
+                missing.push(path.clone());
+            }
+            undescribed(subcommand, &path, missing);
+        }
+    }
+
+    #[test]
+    fn every_subcommand_and_argument_has_help_text() {
+        let mut command = Cli::command();
+        // Building adds the generated `help` subcommand and arguments, and propagates `--quiet`.
+        command.build();
+        let mut missing = Vec::new();
+        undescribed(&command, "retrain", &mut missing);
+        assert!(missing.is_empty(), "no help text for {missing:?}");
+        let help = command.render_help().to_string();
+        for line in ["policy", "--quiet"] {
+            let shown = help
+                .lines()
+                .find(|text| text.split_whitespace().any(|word| word.trim_end_matches(',') == line));
+            assert!(
+                shown.is_some_and(|text| text.split_whitespace().count() > 2),
+                "`retrain --help` shows {line} without a description:\n{help}"
+            );
+        }
+    }
 }

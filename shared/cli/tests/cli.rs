@@ -192,3 +192,61 @@ async fn start_asks_through_the_manual_code_path_as_the_caller() -> Result<()> {
     assert_eq!(moto.executions("housing-price-retrain").await?.len(), 1);
     Ok(())
 }
+
+/// `retrain` run with exactly this environment (and `PATH`), nothing inherited.
+fn retrain_in(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_retrain"));
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", "/nonexistent")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().unwrap()
+}
+
+/// The CLI's own failures: one readable line, no SDK dump, nothing about an
+/// event (there is none at a terminal), and what to do.
+#[test]
+fn failures_are_worded_for_a_terminal() {
+    let decisions = [
+        "decisions",
+        "--model",
+        "housing-price",
+        "--ledger",
+        "s3://retrain-ledger/ledger",
+        "-q",
+    ];
+    let credentials = [("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")];
+    let check = |env: &[(&str, &str)], names: &[&str]| {
+        let output = retrain_in(&decisions, env);
+        assert!(!output.status.success());
+        let stderr = text(&output.stderr);
+        let message = stderr
+            .trim_end()
+            .strip_prefix("retrain: ")
+            .unwrap_or_else(|| panic!("{stderr}"));
+        integration_tests::assert_readable(message, names);
+        assert!(!message.contains("event"), "{message}");
+    };
+    // Nothing listens on port 1: the connection is refused, as when the endpoint is wrong.
+    let unreachable = [
+        credentials[0],
+        credentials[1],
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:1"),
+    ];
+    check(
+        &unreachable,
+        &[
+            "s3://retrain-ledger/ledger/decisions/housing-price/",
+            "run the command again",
+            "AWS_ENDPOINT_URL",
+        ],
+    );
+    check(&credentials, &["AWS_REGION"]);
+    check(&[("AWS_REGION", "us-east-1")], &["AWS_ACCESS_KEY_ID"]);
+}

@@ -20,6 +20,28 @@ pub enum PolicyError {
     #[error("policy has no [[model]] entries: add at least one with `name` and `pipeline`")]
     NoModels,
 
+    /// A key its table does not have, such as a misspelt field.
+    #[error(
+        "policy: unknown field `{field}` in {}; expected one of {}",
+        place_label(.model, .table),
+        field_list(.expected)
+    )]
+    UnknownField {
+        model: Option<String>,
+        /// `[defaults]`, `[[model]]`, `[model.drift]`, `[model.monitor]`, or empty for the top level.
+        table: String,
+        field: String,
+        expected: Vec<String>,
+    },
+
+    /// Valid TOML of the wrong shape: a missing field, a value of the wrong type.
+    #[error("policy: in {}: {problem}", place_label(.model, .table))]
+    Shape {
+        model: Option<String>,
+        table: String,
+        problem: String,
+    },
+
     #[error("policy, model \"{model}\": {source}")]
     Monitor {
         model: String,
@@ -44,6 +66,18 @@ pub enum SettingsError {
     UnknownCategorical { name: String },
     #[error("model.monitor.threshold applies only to problem = \"binary\"; remove it for problem = {problem:?}")]
     ThresholdWithoutBinary { problem: &'static str },
+}
+
+impl SettingsError {
+    /// The `[model.monitor]` field the problem is in, as the policy spells it.
+    pub fn field(&self) -> &'static str {
+        match self {
+            SettingsError::Invalid { field, .. } => field,
+            SettingsError::DuplicateFeature { .. } => "features",
+            SettingsError::UnknownCategorical { .. } => "categorical",
+            SettingsError::ThresholdWithoutBinary { .. } => "threshold",
+        }
+    }
 }
 
 /// Why a manual request was refused before any decision. Each message names
@@ -76,6 +110,21 @@ fn allowed_label(allowed: &[String]) -> String {
     } else {
         allowed.join(", ")
     }
+}
+
+/// Where a table is, for a person: `[defaults]`, `model "m"`, `[model.drift] of model "m"`.
+fn place_label(model: &Option<String>, table: &str) -> String {
+    match (model, table) {
+        (Some(name), "[[model]]") => format!("model \"{name}\""),
+        (Some(name), table) => format!("{table} of model \"{name}\""),
+        (None, "") => "the policy's top level".to_string(),
+        (None, table) => table.to_string(),
+    }
+}
+
+fn field_list(fields: &[String]) -> String {
+    let quoted: Vec<String> = fields.iter().map(|field| format!("`{field}`")).collect();
+    quoted.join(", ")
 }
 
 fn model_label(model: &Option<String>) -> String {

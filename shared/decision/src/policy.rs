@@ -1,6 +1,8 @@
 //! The retraining policy: which models exist, what triggers them, and the
 //! limits on starting their pipelines. Parsed and validated once at cold start.
 
+mod tables;
+
 use crate::error::PolicyError;
 use crate::monitor::{MonitorSection, MonitorSettings};
 use crate::time::Span;
@@ -161,15 +163,6 @@ pub struct Policy {
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct RawPolicy {
-    #[serde(default)]
-    defaults: RawSettings,
-    #[serde(default)]
-    model: Vec<RawModel>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 struct RawSettings {
     cooldown: Option<String>,
     max_event_age: Option<String>,
@@ -223,44 +216,39 @@ const DEFAULT_MAX_EVENT_AGE: &str = "24h";
 const DEFAULT_SCHEDULE: &str = "if-evidence";
 const DEFAULT_APPROVAL: &str = "manual";
 
+/// The most problems one reading of a policy reports; past this, the rest
+/// are likely one mistake repeated.
+pub const MAX_POLICY_ERRORS: usize = 50;
+
 impl Policy {
-    /// Parses and validates a TOML policy. The first problem found is returned.
+    /// Parses and validates a TOML policy. The first problem found is
+    /// returned, so a function's init error stays one sentence; `check` finds them all.
     pub fn from_toml(text: &str) -> Result<Policy, PolicyError> {
-        let raw: RawPolicy = toml::from_str(text).map_err(|error| PolicyError::Syntax(error.to_string()))?;
-        // Check the defaults on their own first, so a bad default is blamed on
-        // [defaults] rather than on the first model that inherits it.
-        parse_cooldown(None, raw.defaults.cooldown.as_deref().unwrap_or(DEFAULT_COOLDOWN))?;
-        parse_max_event_age(
-            None,
-            raw.defaults.max_event_age.as_deref().unwrap_or(DEFAULT_MAX_EVENT_AGE),
-        )?;
-        parse_schedule(None, raw.defaults.schedule.as_deref().unwrap_or(DEFAULT_SCHEDULE))?;
-        parse_approval(None, raw.defaults.approval.as_deref().unwrap_or(DEFAULT_APPROVAL))?;
-        raw.defaults
-            .max_starts
-            .as_deref()
-            .map(|text| parse_max_starts(None, text))
-            .transpose()?;
-        if raw.model.is_empty() {
-            return Err(PolicyError::NoModels);
-        }
-        let mut seen_names = HashSet::new();
-        let mut models = Vec::with_capacity(raw.model.len());
-        for model in raw.model {
-            let parsed = parse_model(model, &raw.defaults)?;
-            if !seen_names.insert(parsed.name.clone()) {
-                return Err(PolicyError::field(
-                    Some(&parsed.name),
-                    "name",
-                    "appears twice; model names must be unique",
-                ));
+        Policy::check(text).map_err(|mut errors| errors.swap_remove(0))
+    }
+
+    /// Parses and validates a TOML policy, reporting every problem found (at
+    /// most `MAX_POLICY_ERRORS`, and never none): first each unknown field
+    /// and each table that cannot be read (a missing field, a value of the
+    /// wrong type), then each bad value, each in the order of the text.
+    pub fn check(text: &str) -> Result<Policy, Vec<PolicyError>> {
+        let mut errors = Vec::new();
+        let models = tables::read(text, &mut errors).and_then(|tables| check_tables(tables, &mut errors));
+        match models {
+            Some(models) if errors.is_empty() => Ok(Policy {
+                models,
+                sha256: crate::key::content_sha256(text),
+            }),
+            _ => {
+                if errors.is_empty() {
+                    // Unreachable as written: every `None` above comes with an error. Kept so
+                    // that the promise "never none" does not rest on that.
+                    errors.push(PolicyError::NoModels);
+                }
+                errors.truncate(MAX_POLICY_ERRORS);
+                Err(errors)
             }
-            models.push(parsed);
         }
-        Ok(Policy {
-            models,
-            sha256: crate::key::content_sha256(text),
-        })
     }
 
     /// The models that list this alarm, by name or ARN, in policy order.
@@ -315,23 +303,82 @@ fn names_match(entry: &str, name: &str, arn: Option<&str>) -> bool {
     entry == name || arn == Some(entry)
 }
 
+/// The defaults, then each model with them applied; `None` if anything is wrong.
+fn check_tables(tables: tables::Tables, errors: &mut Vec<PolicyError>) -> Option<Vec<ModelPolicy>> {
+    let defaults = tables.defaults;
+    // Check the defaults on their own first, so a bad default is blamed on
+    // [defaults] once, rather than on every model that inherits it.
+    let default_results = [
+        parse_cooldown(None, defaults.cooldown.as_deref().unwrap_or(DEFAULT_COOLDOWN)).err(),
+        parse_max_event_age(None, defaults.max_event_age.as_deref().unwrap_or(DEFAULT_MAX_EVENT_AGE)).err(),
+        parse_schedule(None, defaults.schedule.as_deref().unwrap_or(DEFAULT_SCHEDULE)).err(),
+        parse_approval(None, defaults.approval.as_deref().unwrap_or(DEFAULT_APPROVAL)).err(),
+        defaults
+            .max_starts
+            .as_deref()
+            .and_then(|text| parse_max_starts(None, text).err()),
+    ];
+    errors.extend(default_results.into_iter().flatten());
+    if tables.model_entries == 0 {
+        errors.push(PolicyError::NoModels);
+        return None;
+    }
+    let mut seen_names = HashSet::new();
+    let mut models = Vec::with_capacity(tables.models.len());
+    for raw in tables.models {
+        if !seen_names.insert(raw.name.clone()) {
+            errors.push(PolicyError::field(
+                Some(&raw.name),
+                "name",
+                "appears twice; model names must be unique",
+            ));
+            continue;
+        }
+        if let Some(model) = parse_model(raw, &defaults, errors) {
+            models.push(model);
+        }
+    }
+    (models.len() == tables.model_entries).then_some(models)
+}
+
+/// An optional section as it came out: absent (`Some(None)`), checked
+/// (`Some(Some(_))`), or wrong (`None`, its errors already reported).
+fn section<T>(parsed: Option<Option<T>>) -> Option<Option<T>> {
+    match parsed {
+        None => Some(None),
+        Some(checked) => checked.map(Some),
+    }
+}
+
+/// `Some` of an `Ok`; an `Err` joins `errors`.
+fn kept<T>(result: Result<T, PolicyError>, errors: &mut Vec<PolicyError>) -> Option<T> {
+    result.map_err(|error| errors.push(error)).ok()
+}
+
 /// One `[[model]]` with the defaults applied: its identity, its bindings and
 /// parameters, its settings, then one function per optional section
-/// (`[model.drift]`, `[model.monitor]`). A new section is one more line here and one more function.
-fn parse_model(mut raw: RawModel, defaults: &RawSettings) -> Result<ModelPolicy, PolicyError> {
+/// (`[model.drift]`, `[model.monitor]`). A new section is one more line here
+/// and one more function. Each part is checked whatever became of the others,
+/// so every mistake is found; `None` if any part was wrong.
+fn parse_model(mut raw: RawModel, defaults: &RawSettings, errors: &mut Vec<PolicyError>) -> Option<ModelPolicy> {
     let model = Some(raw.name.as_str());
-    check_identity(model, &raw.name, &raw.pipeline)?;
-    check_bindings(model, &raw.alarms, &raw.schedules)?;
-    check_parameters(model, &raw.parameters)?;
-    check_overrides(model, &raw.allow_overrides)?;
-    let drift = raw.drift.take().map(|drift| parse_drift(model, drift)).transpose()?;
+    let before = errors.len();
+    kept(check_identity(model, &raw.name, &raw.pipeline), errors);
+    kept(check_bindings(model, &raw.alarms, &raw.schedules), errors);
+    kept(check_parameters(model, &raw.parameters), errors);
+    kept(check_overrides(model, &raw.allow_overrides), errors);
+    let settings = parse_settings(model, &raw, defaults, errors);
+    // Each section: absent (`None`), wrong (`Some(None)`) or checked.
+    let drift = raw.drift.take().map(|drift| parse_drift(model, drift, errors));
+    let drift_checked = drift.as_ref().and_then(Option::as_ref);
     let monitor = raw
         .monitor
         .take()
-        .map(|section| parse_monitor(&raw.name, &section, drift.as_ref()))
-        .transpose()?;
-    let settings = parse_settings(model, &raw, defaults)?;
-    Ok(ModelPolicy {
+        .map(|section| kept(parse_monitor(&raw.name, &section, drift_checked), errors));
+    let (Some(settings), Some(drift), Some(monitor)) = (settings, section(drift), section(monitor)) else {
+        return None;
+    };
+    (errors.len() == before).then_some(ModelPolicy {
         drift,
         monitor,
         max_starts: settings.max_starts,
@@ -485,42 +532,92 @@ struct Settings {
     max_starts: Option<Budget>,
 }
 
-/// Each setting from the model, else `[defaults]`, else the built-in default.
-/// An inherited bad value is blamed on `[defaults]`, an own one on the model.
-fn parse_settings(model: Option<&str>, raw: &RawModel, defaults: &RawSettings) -> Result<Settings, PolicyError> {
-    let pick = |own: &Option<String>, default: &Option<String>, built_in: &'static str| {
-        let owner = if own.is_some() { model } else { None };
-        let text = own.as_deref().or(default.as_deref()).unwrap_or(built_in).to_string();
-        (owner, text)
-    };
+/// Each setting from the model, else `[defaults]`, else the built-in default,
+/// every one checked whatever became of the others.
+fn parse_settings(
+    model: Option<&str>,
+    raw: &RawModel,
+    defaults: &RawSettings,
+    errors: &mut Vec<PolicyError>,
+) -> Option<Settings> {
     let max_starts = match (&raw.max_starts, &defaults.max_starts) {
-        (None, None) => None,
-        (own, default) => {
-            let (owner, text) = pick(own, default, "");
-            Some(parse_max_starts(owner, &text)?)
-        }
+        (None, None) => Some(None),
+        (own, default) => setting(model, own, default, "", parse_max_starts, errors).map(Some),
     };
-    let (owner, text) = pick(&raw.cooldown, &defaults.cooldown, DEFAULT_COOLDOWN);
-    let cooldown = parse_cooldown(owner, &text)?;
-    let (owner, text) = pick(&raw.max_event_age, &defaults.max_event_age, DEFAULT_MAX_EVENT_AGE);
-    let max_event_age = parse_max_event_age(owner, &text)?;
-    let (owner, text) = pick(&raw.schedule, &defaults.schedule, DEFAULT_SCHEDULE);
-    let schedule = parse_schedule(owner, &text)?;
-    let (owner, text) = pick(&raw.approval, &defaults.approval, DEFAULT_APPROVAL);
-    let approval = parse_approval(owner, &text)?;
-    Ok(Settings {
-        cooldown,
-        max_event_age,
-        schedule,
-        approval,
-        max_starts,
+    let cooldown = setting(
+        model,
+        &raw.cooldown,
+        &defaults.cooldown,
+        DEFAULT_COOLDOWN,
+        parse_cooldown,
+        errors,
+    );
+    let max_event_age = setting(
+        model,
+        &raw.max_event_age,
+        &defaults.max_event_age,
+        DEFAULT_MAX_EVENT_AGE,
+        parse_max_event_age,
+        errors,
+    );
+    let schedule = setting(
+        model,
+        &raw.schedule,
+        &defaults.schedule,
+        DEFAULT_SCHEDULE,
+        parse_schedule,
+        errors,
+    );
+    let approval = setting(
+        model,
+        &raw.approval,
+        &defaults.approval,
+        DEFAULT_APPROVAL,
+        parse_approval,
+        errors,
+    );
+    Some(Settings {
+        cooldown: cooldown?,
+        max_event_age: max_event_age?,
+        schedule: schedule?,
+        approval: approval?,
+        max_starts: max_starts?,
     })
 }
 
+/// One setting: the model's own text, else `[defaults]`'s, else `built_in`,
+/// parsed. An own bad value is blamed on the model; an inherited one was
+/// already blamed on `[defaults]`, once, and is not repeated for each model.
+fn setting<T>(
+    model: Option<&str>,
+    own: &Option<String>,
+    default: &Option<String>,
+    built_in: &str,
+    parse: fn(Option<&str>, &str) -> Result<T, PolicyError>,
+    errors: &mut Vec<PolicyError>,
+) -> Option<T> {
+    let owner = if own.is_some() { model } else { None };
+    let text = own.as_deref().or(default.as_deref()).unwrap_or(built_in);
+    match parse(owner, text) {
+        Ok(value) => Some(value),
+        Err(error) => {
+            if own.is_some() {
+                errors.push(error);
+            }
+            None
+        }
+    }
+}
+
 /// `[model.drift]`: when a drift report justifies retraining, and how much.
-fn parse_drift(model: Option<&str>, raw: RawDrift) -> Result<DriftPolicy, PolicyError> {
-    let method = parse_drift_method(model, raw.method.as_deref())?;
-    let robust = parse_comparison(model, method, raw.comparison.as_deref())?;
+/// Every field is checked whatever became of the others; `None` if any is wrong.
+fn parse_drift(model: Option<&str>, raw: RawDrift, errors: &mut Vec<PolicyError>) -> Option<DriftPolicy> {
+    let before = errors.len();
+    let method = kept(parse_drift_method(model, raw.method.as_deref()), errors);
+    let robust = kept(
+        parse_comparison(model, method.flatten(), raw.comparison.as_deref()),
+        errors,
+    );
     let positive = |field: &str, value: Option<f64>| match value {
         Some(number) if !(number.is_finite() && number > 0.0) => Err(PolicyError::field(
             model,
@@ -529,41 +626,46 @@ fn parse_drift(model: Option<&str>, raw: RawDrift) -> Result<DriftPolicy, Policy
         )),
         _ => Ok(value),
     };
-    let threshold = positive("drift.threshold", raw.threshold)?;
-    let severe = positive("drift.severe", raw.severe)?.unwrap_or(0.3);
-    if method != Some(DriftMethod::ChiSquare) && threshold.is_some_and(|threshold| severe < threshold) {
-        return Err(PolicyError::field(
-            model,
-            "drift.severe",
-            format!("{severe} is below the threshold; severe drift must be at least as large as drift"),
-        ));
+    let threshold = kept(positive("drift.threshold", raw.threshold), errors);
+    let severe = kept(positive("drift.severe", raw.severe), errors).map(|severe| severe.unwrap_or(0.3));
+    if let (Some(method), Some(Some(threshold)), Some(severe)) = (method, threshold, severe) {
+        if method != Some(DriftMethod::ChiSquare) && severe < threshold {
+            errors.push(PolicyError::field(
+                model,
+                "drift.severe",
+                format!("{severe} is below the threshold; severe drift must be at least as large as drift"),
+            ));
+        }
     }
     let rehearsal_fraction = raw.rehearsal_fraction.unwrap_or(0.2);
     if !(0.0..=1.0).contains(&rehearsal_fraction) {
-        return Err(PolicyError::field(
+        errors.push(PolicyError::field(
             model,
             "drift.rehearsal_fraction",
             format!("{rehearsal_fraction} is not a share between 0 and 1"),
         ));
     }
-    let min_drifted = parse_min_drifted(model, raw.min_drifted)?;
-    check_drift_uris(model, &raw.baseline, &raw.reports)?;
+    let min_drifted = kept(parse_min_drifted(model, raw.min_drifted), errors);
+    kept(check_drift_uris(model, &raw.baseline, &raw.reports), errors);
     let features = raw.features.unwrap_or_else(|| vec!["*".to_string()]);
     if features.is_empty() {
-        return Err(PolicyError::field(
+        errors.push(PolicyError::field(
             model,
             "drift.features",
             "is empty; use [\"*\"] for every feature",
         ));
     }
-    Ok(DriftPolicy {
-        method,
-        robust,
-        threshold,
-        severe,
+    if errors.len() > before {
+        return None;
+    }
+    Some(DriftPolicy {
+        method: method?,
+        robust: robust?,
+        threshold: threshold?,
+        severe: severe?,
         features,
         critical: raw.critical,
-        min_drifted,
+        min_drifted: min_drifted?,
         rehearsal_fraction,
         baseline: raw.baseline,
         reports: raw.reports,
@@ -846,6 +948,79 @@ approval = "auto"
         );
         check("[defaults]\n", &["no [[model]]"]);
         check("[[model]\n", &["not valid TOML"]);
+    }
+
+    /// `check` finds every mistake in one reading, each as its own error, an
+    /// unknown field named as one, with the fields its table knows.
+    #[test]
+    fn every_mistake_is_reported_at_once() {
+        let check = |toml: &str, expected: &[&[&str]]| {
+            let found: Vec<String> = Policy::check(toml)
+                .expect_err(toml)
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            for fragments in expected {
+                let matching = found
+                    .iter()
+                    .filter(|message| fragments.iter().all(|fragment| message.contains(fragment)))
+                    .count();
+                assert_eq!(matching, 1, "{fragments:?} not reported exactly once in {found:#?}");
+            }
+            assert_eq!(found.len(), expected.len(), "{found:#?}");
+            // A function's init error is the first of them.
+            assert_eq!(Policy::from_toml(toml).unwrap_err().to_string(), found[0]);
+        };
+        let model_fields: Vec<String> = tables::field_names::<RawModel>()
+            .iter()
+            .map(|name| format!("`{name}`"))
+            .collect();
+        let unknown = format!(
+            "policy: unknown field `cooldwn` in model \"m1\"; expected one of {}",
+            model_fields.join(", ")
+        );
+        check(
+            "[defaults]\ncooldown = \"soon\"\n\n[[model]]\nname = \"m1\"\npipeline = \"p1\"\n\
+             cooldwn = \"6h\"\napproval = \"yes\"\n",
+            &[
+                &["[defaults]", "`cooldown`", "\"soon\""],
+                &[&unknown],
+                &["model \"m1\"", "`approval`", "\"yes\""],
+            ],
+        );
+        // Two models with several mistakes each, in a section and in their own
+        // settings, and a model of the wrong shape, which is reported alone.
+        check(
+            "[[model]]\nname = \"a\"\npipeline = \"p\"\ncooldown = \"x\"\nschedule = \"weekly\"\n\
+             [model.drift]\nmethod = \"kl\"\nthreshhold = 0.2\nmin_drifted = 0\n\n\
+             [[model]]\nname = \"b\"\npipeline = \"bad_name\"\nalarms = \"not-a-list\"\n\n\
+             [[model]]\nname = \"c\"\npipeline = \"p\"\nmax_starts = \"lots\"\ncolour = \"red\"\n",
+            &[
+                &[
+                    "unknown field `threshhold`",
+                    "[model.drift] of model \"a\"",
+                    "`threshold`",
+                ],
+                &["model \"a\"", "`cooldown`", "\"x\""],
+                &["model \"a\"", "`schedule`", "\"weekly\""],
+                &["model \"a\"", "`drift.method`", "\"kl\""],
+                &["model \"a\"", "`drift.min_drifted`"],
+                &["model \"b\"", "`alarms`", "not-a-list"],
+                &["unknown field `colour` in model \"c\"", "`pipeline`"],
+                &["model \"c\"", "`max_starts`", "\"lots\""],
+            ],
+        );
+        check(
+            "surprise = 1\n[defaults]\nschedul = \"always\"\n",
+            &[
+                &[
+                    "unknown field `surprise` in the policy's top level",
+                    "`defaults`, `model`",
+                ],
+                &["unknown field `schedul` in [defaults]", "`schedule`"],
+                &["no [[model]]"],
+            ],
+        );
     }
 
     #[test]

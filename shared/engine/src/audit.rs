@@ -103,9 +103,10 @@ impl AuditRecord {
 }
 
 /// Where decision records go. A record is written once and never changed;
-/// writing the same record again is not an error. A failure is `Transient`:
-/// the event is retried, the retry answers `already-started` (or decides
-/// again) and records again.
+/// writing the same record again is not an error. A failure fails the
+/// invocation as any AWS call's does: `Transient` when a retry can succeed
+/// (the retry answers `already-started`, or decides again, and records again),
+/// `Misconfigured` when the store refused (no such bucket, access denied).
 #[async_trait]
 pub trait DecisionLog: Send + Sync + std::fmt::Debug {
     async fn record(&self, record: &AuditRecord) -> Result<(), TriggerError>;

@@ -25,9 +25,11 @@ pub enum TriggerError {
     #[error("{0}")]
     InvalidEvent(String),
 
-    /// AWS was unreachable, throttled or failed after the SDK's own retries.
-    /// Nothing was recorded as started that did not start; a retry is safe.
-    #[error("{operation} failed transiently: {message}; the event is safe to retry")]
+    /// AWS was unreachable, throttled, timed out or failed with a 5xx after
+    /// the SDK's own retries. Nothing was recorded as started that did not
+    /// start; a retry is safe. `operation` names the call and its resource,
+    /// `message` is one short clause; neither says "retry".
+    #[error("{operation} failed: {message}; the event is safe to retry")]
     Transient {
         operation: String,
         message: String,
@@ -36,8 +38,13 @@ pub enum TriggerError {
     },
 
     /// AWS answered that something the policy or the deployment names is
-    /// wrong: a missing pipeline or bucket, or a permission the role lacks.
-    #[error("{operation} was refused: {message}; check the policy and the function's IAM role")]
+    /// wrong: a missing pipeline or bucket, a permission the role lacks, a
+    /// request it rejects; or the request could not be made as configured.
+    /// A retry fails the same way until someone changes something.
+    #[error(
+        "{operation} failed: {message}; a retry will fail the same way until the policy's pipeline, \
+         RETRAIN_LEDGER or the function's IAM role is fixed"
+    )]
     Misconfigured {
         operation: String,
         message: String,
@@ -154,7 +161,7 @@ mod tests {
         let error = TriggerError::transient_from("S3 GetObject s3://b/k", "connection reset by peer", cause);
         assert_eq!(
             error.to_string(),
-            "S3 GetObject s3://b/k failed transiently: connection reset by peer; the event is safe to retry"
+            "S3 GetObject s3://b/k failed: connection reset by peer; the event is safe to retry"
         );
         let source = error.source().map(ToString::to_string);
         assert_eq!(source.as_deref(), Some("connection reset by peer"));
