@@ -158,48 +158,93 @@ pub struct MonitorSettings {
 impl MonitorSettings {
     /// Interprets the section as written; the first problem found is the error.
     pub fn from_section(section: &MonitorSection) -> Result<MonitorSettings, SettingsError> {
-        non_empty(
-            "endpoint",
-            &section.endpoint,
-            "name the SageMaker endpoint whose captures are read",
-        )?;
-        non_empty(
-            "captures",
-            &section.captures,
-            "give the Data Capture destination, s3://bucket/prefix/",
-        )?;
-        let problem = Problem::parse(&section.problem)?;
-        let features = features(&section.features, &section.categorical)?;
-        let prediction = PredictionField::parse(section.prediction.as_deref().unwrap_or("0"))?;
-        let threshold = match (problem, section.threshold) {
-            (Problem::Binary, Some(threshold)) if threshold.is_finite() => threshold,
-            (Problem::Binary, Some(threshold)) => {
-                return Err(SettingsError::Invalid {
-                    field: "threshold",
-                    value: threshold.to_string(),
-                    expected: "use a finite score, such as 0.5",
+        MonitorSettings::check(section).map_err(|mut errors| errors.swap_remove(0))
+    }
+
+    /// Interprets the section as written; every problem found is an error, in
+    /// the order of the fields, so one run of `retrain policy check` lists them all.
+    pub fn check(section: &MonitorSection) -> Result<MonitorSettings, Vec<SettingsError>> {
+        let mut errors: Vec<SettingsError> = [
+            non_empty(
+                "endpoint",
+                &section.endpoint,
+                "name the SageMaker endpoint whose captures are read",
+            ),
+            non_empty(
+                "captures",
+                &section.captures,
+                "give the Data Capture destination, s3://bucket/prefix/",
+            ),
+        ]
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
+        let problem = Problem::parse(&section.problem);
+        let features = features(&section.features, &section.categorical);
+        let prediction = PredictionField::parse(section.prediction.as_deref().unwrap_or("0"));
+        // The threshold is judged against the problem only once the problem is known.
+        let threshold = match &problem {
+            Ok(problem) => threshold(*problem, section.threshold),
+            Err(_) => Ok(DEFAULT_THRESHOLD),
+        };
+        let window = span("window", section.window.as_deref(), DEFAULT_WINDOW);
+        let label_delay = span("label_delay", section.label_delay.as_deref(), DEFAULT_LABEL_DELAY);
+        let buckets = buckets(section.buckets);
+        let parts = (problem, features, prediction, threshold, window, label_delay, buckets);
+        match parts {
+            (Ok(problem), Ok(features), Ok(prediction), Ok(threshold), Ok(window), Ok(label_delay), Ok(buckets))
+                if errors.is_empty() =>
+            {
+                Ok(MonitorSettings {
+                    endpoint: section.endpoint.clone(),
+                    captures: section.captures.clone(),
+                    labels: section.labels.clone(),
+                    problem,
+                    features,
+                    prediction,
+                    threshold,
+                    window,
+                    label_delay,
+                    buckets,
                 })
             }
-            (Problem::Binary, None) => DEFAULT_THRESHOLD,
-            (other, Some(_)) => return Err(SettingsError::ThresholdWithoutBinary { problem: other.name() }),
-            (_, None) => DEFAULT_THRESHOLD,
-        };
-        Ok(MonitorSettings {
-            endpoint: section.endpoint.clone(),
-            captures: section.captures.clone(),
-            labels: section.labels.clone(),
-            problem,
-            features,
-            prediction,
-            threshold,
-            window: span("window", section.window.as_deref(), DEFAULT_WINDOW)?,
-            label_delay: span("label_delay", section.label_delay.as_deref(), DEFAULT_LABEL_DELAY)?,
-            buckets: buckets(section.buckets)?,
-        })
+            (problem, features, prediction, threshold, window, label_delay, buckets) => {
+                errors.extend(
+                    [
+                        problem.err(),
+                        features.err(),
+                        prediction.err(),
+                        threshold.err(),
+                        window.err(),
+                        label_delay.err(),
+                        buckets.err(),
+                    ]
+                    .into_iter()
+                    .flatten(),
+                );
+                Err(errors)
+            }
+        }
     }
 
     pub fn feature_names(&self) -> impl Iterator<Item = &str> {
         self.features.iter().map(|feature| feature.name.as_str())
+    }
+}
+
+/// A binary problem's score threshold; other problems take none.
+fn threshold(problem: Problem, requested: Option<f64>) -> Result<f64, SettingsError> {
+    match (problem, requested) {
+        (Problem::Binary, Some(threshold)) if threshold.is_finite() => Ok(threshold),
+        (Problem::Binary, Some(threshold)) => Err(SettingsError::Invalid {
+            field: "threshold",
+            value: threshold.to_string(),
+            expected: "use a finite score, such as 0.5",
+        }),
+        (other, Some(_)) if other != Problem::Binary => {
+            Err(SettingsError::ThresholdWithoutBinary { problem: other.name() })
+        }
+        _ => Ok(DEFAULT_THRESHOLD),
     }
 }
 

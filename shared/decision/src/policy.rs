@@ -371,10 +371,11 @@ fn parse_model(mut raw: RawModel, defaults: &RawSettings, errors: &mut Vec<Polic
     // Each section: absent (`None`), wrong (`Some(None)`) or checked.
     let drift = raw.drift.take().map(|drift| parse_drift(model, drift, errors));
     let drift_checked = drift.as_ref().and_then(Option::as_ref);
-    let monitor = raw
-        .monitor
-        .take()
-        .map(|section| kept(parse_monitor(&raw.name, &section, drift_checked), errors));
+    let monitor = raw.monitor.take().map(|section| {
+        parse_monitor(&raw.name, &section, drift_checked)
+            .map_err(|found| errors.extend(found))
+            .ok()
+    });
     let (Some(settings), Some(drift), Some(monitor)) = (settings, section(drift), section(monitor)) else {
         return None;
     };
@@ -403,10 +404,15 @@ fn parse_monitor(
     model: &str,
     section: &MonitorSection,
     drift: Option<&DriftPolicy>,
-) -> Result<MonitorSettings, PolicyError> {
-    let settings = MonitorSettings::from_section(section).map_err(|source| PolicyError::Monitor {
-        model: model.to_string(),
-        source,
+) -> Result<MonitorSettings, Vec<PolicyError>> {
+    let settings = MonitorSettings::check(section).map_err(|errors| {
+        errors
+            .into_iter()
+            .map(|source| PolicyError::Monitor {
+                model: model.to_string(),
+                source,
+            })
+            .collect::<Vec<_>>()
     })?;
     let Some(reports) = drift.and_then(|drift| drift.reports.as_deref()) else {
         return Ok(settings);
@@ -417,11 +423,11 @@ fn parse_monitor(
     ];
     for (field, prefix) in read {
         if prefix.is_some_and(|prefix| prefix.starts_with(reports) || reports.starts_with(prefix)) {
-            return Err(PolicyError::field(
+            return Err(vec![PolicyError::field(
                 Some(model),
                 &format!("monitor.{field}"),
                 format!("overlaps drift.reports ({reports}); give the statistics a prefix of their own"),
-            ));
+            )]);
         }
     }
     Ok(settings)

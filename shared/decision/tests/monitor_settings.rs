@@ -152,3 +152,36 @@ fn a_policy_refuses_a_bad_monitor_section_naming_the_model_and_field() {
         "model \"housing-price\": field `monitor.labels`",
     );
 }
+
+#[test]
+fn every_mistake_in_a_monitor_section_is_reported_at_once() {
+    let mut bad = section("ranking", "predictions.score");
+    bad.window = Some("1 hour".into());
+    bad.buckets = Some(1);
+    let errors: Vec<String> = MonitorSettings::check(&bad)
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let fields: Vec<&str> = errors
+        .iter()
+        .map(|error| error.split(':').next().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "model.monitor.problem",
+            "model.monitor.prediction",
+            "model.monitor.window",
+            "model.monitor.buckets"
+        ],
+        "{errors:?}"
+    );
+    // The policy reports each of them, naming the model.
+    let text = policy("s3://monitoring/housing-price/reports/", "buckets = 1\nthreshold = 0.5");
+    let reported = Policy::check(&text).unwrap_err();
+    assert_eq!(reported.len(), 2, "{reported:?}");
+    assert!(reported
+        .iter()
+        .all(|error| error.to_string().contains("model \"housing-price\"")));
+}
