@@ -19,6 +19,31 @@ pub enum PolicyError {
 
     #[error("policy has no [[model]] entries: add at least one with `name` and `pipeline`")]
     NoModels,
+
+    #[error("policy, model \"{model}\": {source}")]
+    Monitor {
+        model: String,
+        #[source]
+        source: SettingsError,
+    },
+}
+
+/// A `[model.monitor]` setting that cannot be interpreted. Each message names
+/// the field as the policy spells it and says what would be valid.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SettingsError {
+    #[error("model.monitor.{field}: {value:?} is not valid; {expected}")]
+    Invalid {
+        field: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+    #[error("model.monitor.features: {name:?} is listed twice; each feature needs one name")]
+    DuplicateFeature { name: String },
+    #[error("model.monitor.categorical: {name:?} is not in model.monitor.features; list it there first")]
+    UnknownCategorical { name: String },
+    #[error("model.monitor.threshold applies only to problem = \"binary\"; remove it for problem = {problem:?}")]
+    ThresholdWithoutBinary { problem: &'static str },
 }
 
 /// Why a manual request was refused before any decision. Each message names

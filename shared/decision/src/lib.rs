@@ -11,6 +11,7 @@ pub mod drift;
 pub mod error;
 pub mod key;
 pub mod manual;
+pub mod monitor;
 pub mod outcome;
 pub mod path;
 pub mod policy;
@@ -21,8 +22,9 @@ pub use decide::{
     decide, lookback, precheck, route, Action, Decision, Evidence, Execution, ExecutionStatus, History, Route,
     StartRequest,
 };
-pub use error::{ManualRequestError, PolicyError};
+pub use error::{ManualRequestError, PolicyError, SettingsError};
 pub use key::{DedupeKey, RequestToken, TriggerId};
+pub use monitor::{MonitorSection, MonitorSettings};
 pub use outcome::{Outcome, Reason};
 pub use path::Path;
 pub use policy::{Approval, Budget, ModelPolicy, Policy, ScheduleMode};

@@ -2,6 +2,7 @@
 //! limits on starting their pipelines. Parsed and validated once at cold start.
 
 use crate::error::PolicyError;
+use crate::monitor::{MonitorSection, MonitorSettings};
 use crate::time::Span;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
@@ -78,6 +79,8 @@ pub struct ModelPolicy {
     pub max_starts: Option<Budget>,
     /// Parameters a manual request may override.
     pub allow_overrides: Vec<String>,
+    /// How this model's Data Capture and ground truth are monitored; `None`: they are not.
+    pub monitor: Option<MonitorSettings>,
 }
 
 /// `max_starts = "3/7d"`: at most `starts` executions of the pipeline, whoever
@@ -194,6 +197,7 @@ struct RawModel {
     #[serde(default)]
     allow_overrides: Vec<String>,
     drift: Option<RawDrift>,
+    monitor: Option<MonitorSection>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -313,7 +317,7 @@ fn names_match(entry: &str, name: &str, arn: Option<&str>) -> bool {
 
 /// One `[[model]]` with the defaults applied: its identity, its bindings and
 /// parameters, its settings, then one function per optional section
-/// (`[model.drift]`). A new section is one more line here and one more function.
+/// (`[model.drift]`, `[model.monitor]`). A new section is one more line here and one more function.
 fn parse_model(mut raw: RawModel, defaults: &RawSettings) -> Result<ModelPolicy, PolicyError> {
     let model = Some(raw.name.as_str());
     check_identity(model, &raw.name, &raw.pipeline)?;
@@ -321,9 +325,15 @@ fn parse_model(mut raw: RawModel, defaults: &RawSettings) -> Result<ModelPolicy,
     check_parameters(model, &raw.parameters)?;
     check_overrides(model, &raw.allow_overrides)?;
     let drift = raw.drift.take().map(|drift| parse_drift(model, drift)).transpose()?;
+    let monitor = raw
+        .monitor
+        .take()
+        .map(|section| parse_monitor(&raw.name, &section, drift.as_ref()))
+        .transpose()?;
     let settings = parse_settings(model, &raw, defaults)?;
     Ok(ModelPolicy {
         drift,
+        monitor,
         max_starts: settings.max_starts,
         cooldown: settings.cooldown,
         max_event_age: settings.max_event_age,
@@ -336,6 +346,38 @@ fn parse_model(mut raw: RawModel, defaults: &RawSettings) -> Result<ModelPolicy,
         parameters: raw.parameters,
         allow_overrides: raw.allow_overrides,
     })
+}
+
+/// `[model.monitor]`, checked. Its statistics land under `[model.drift] reports`,
+/// so the prefixes it reads must not overlap that one: a report written among
+/// the captures would be read back as a capture object, and a capture under
+/// the reports prefix would be judged as a drift report.
+fn parse_monitor(
+    model: &str,
+    section: &MonitorSection,
+    drift: Option<&DriftPolicy>,
+) -> Result<MonitorSettings, PolicyError> {
+    let settings = MonitorSettings::from_section(section).map_err(|source| PolicyError::Monitor {
+        model: model.to_string(),
+        source,
+    })?;
+    let Some(reports) = drift.and_then(|drift| drift.reports.as_deref()) else {
+        return Ok(settings);
+    };
+    let read = [
+        ("captures", Some(settings.captures.as_str())),
+        ("labels", settings.labels.as_deref()),
+    ];
+    for (field, prefix) in read {
+        if prefix.is_some_and(|prefix| prefix.starts_with(reports) || reports.starts_with(prefix)) {
+            return Err(PolicyError::field(
+                Some(model),
+                &format!("monitor.{field}"),
+                format!("overlaps drift.reports ({reports}); give the statistics a prefix of their own"),
+            ));
+        }
+    }
+    Ok(settings)
 }
 
 /// The model's name names its ledger object; the pipeline must be a SageMaker pipeline name.

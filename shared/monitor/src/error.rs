@@ -1,26 +1,11 @@
 //! The errors of capture-monitor. A bad line in a capture or ground-truth
 //! object is not an error: it is counted and kept as a [`crate::Malformed`]
 //! example, so one bad line never fails an object. Errors are for things the
-//! caller must act on: settings that cannot be interpreted, a stored partial
-//! profile or batch that does not decode, and profiles that cannot be merged.
+//! caller must act on: a stored partial profile or batch that does not
+//! decode, and profiles that cannot be merged.
 
-/// A `[model.monitor]` setting that cannot be interpreted. Each message names
-/// the field as the policy spells it and says what would be valid.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum SettingsError {
-    #[error("model.monitor.{field}: {value:?} is not valid; {expected}")]
-    Invalid {
-        field: &'static str,
-        value: String,
-        expected: &'static str,
-    },
-    #[error("model.monitor.features: {name:?} is listed twice; each feature needs one name")]
-    DuplicateFeature { name: String },
-    #[error("model.monitor.categorical: {name:?} is not in model.monitor.features; list it there first")]
-    UnknownCategorical { name: String },
-    #[error("model.monitor.threshold applies only to problem = \"binary\"; remove it for problem = {problem:?}")]
-    ThresholdWithoutBinary { problem: &'static str },
-}
+/// `[model.monitor]` settings are checked with the policy, by `trigger-decision`.
+pub use trigger_decision::error::SettingsError;
 
 /// A stored partial profile, prediction batch or label batch that cannot be
 /// read back (the object is corrupt, cut short or written by an incompatible
