@@ -64,7 +64,10 @@ struct Numbers(u64);
 
 impl Numbers {
     fn next(&mut self) -> f64 {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 11) as f64 / (1u64 << 53) as f64
     }
 }
@@ -167,22 +170,48 @@ impl Monitoring {
     }
 
     async fn object(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
-        let object = self.moto.s3().await.get_object().bucket(bucket).key(key).send().await.ok()?;
+        let object = self
+            .moto
+            .s3()
+            .await
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .ok()?;
         Some(object.body.collect().await.unwrap().into_bytes().to_vec())
     }
 
     async fn json(&self, bucket: &str, key: &str) -> Value {
-        let bytes = self.object(bucket, key).await.unwrap_or_else(|| panic!("s3://{bucket}/{key} is missing"));
+        let bytes = self
+            .object(bucket, key)
+            .await
+            .unwrap_or_else(|| panic!("s3://{bucket}/{key} is missing"));
         serde_json::from_slice(&bytes).unwrap()
     }
 
     /// Every key in the ledger bucket under `prefix`, with its ETag.
     async fn ledger_keys(&self, prefix: &str) -> Vec<(String, String)> {
-        let listed = self.moto.s3().await.list_objects_v2().bucket(BUCKET).prefix(prefix).send().await.unwrap();
+        let listed = self
+            .moto
+            .s3()
+            .await
+            .list_objects_v2()
+            .bucket(BUCKET)
+            .prefix(prefix)
+            .send()
+            .await
+            .unwrap();
         listed
             .contents()
             .iter()
-            .map(|object| (object.key().unwrap().to_string(), object.e_tag().unwrap_or_default().to_string()))
+            .map(|object| {
+                (
+                    object.key().unwrap().to_string(),
+                    object.e_tag().unwrap_or_default().to_string(),
+                )
+            })
             .collect()
     }
 }
@@ -207,7 +236,9 @@ async fn a_capture_object_is_profiled_once_however_often_it_is_announced() -> Re
     let first = monitoring.capture("2026/12/02/04", "capture-a", &lines).await?;
     assert_eq!(first["objects"][0]["read"], json!(true), "{first}");
     assert_eq!(first["objects"][0]["records"], json!(40));
-    let written = monitoring.ledger_keys("ledger/monitor/housing-price/windows/2026/12/02/04/").await;
+    let written = monitoring
+        .ledger_keys("ledger/monitor/housing-price/windows/2026/12/02/04/")
+        .await;
     assert!(written.iter().any(|(key, _)| key.ends_with(".profile")), "{written:?}");
     let batches = written.iter().filter(|(key, _)| key.contains("/predictions/")).count();
     assert!(batches >= 2, "40 predictions spread over the shards: {written:?}");
@@ -239,7 +270,9 @@ async fn bad_lines_are_counted_and_the_rest_of_the_object_is_profiled() -> Resul
     assert_eq!(answer["objects"][0]["records"], json!(3), "{answer}");
     let closed = monitoring.close("2026-12-02T11:00:00Z").await;
     assert_eq!(closed["outcome"], json!("closed"), "{closed}");
-    let statistics = monitoring.json(REPORTS, &report_key("2026/12/02/04", "statistics.json")).await;
+    let statistics = monitoring
+        .json(REPORTS, &report_key("2026/12/02/04", "statistics.json"))
+        .await;
     assert_eq!(statistics["dataset"]["item_count"], json!(3));
     Ok(())
 }
@@ -253,9 +286,14 @@ async fn non_finite_numbers_are_counted_as_missing() -> Result<()> {
     lines[2] = lines[2].replace(&format!(",{},", houses[2].bedrooms), ",inf,");
     monitoring.capture("2026/12/02/04", "capture-c", &lines).await?;
     monitoring.close("2026-12-02T11:00:00Z").await;
-    let statistics = monitoring.json(REPORTS, &report_key("2026/12/02/04", "statistics.json")).await;
+    let statistics = monitoring
+        .json(REPORTS, &report_key("2026/12/02/04", "statistics.json"))
+        .await;
     let common = &feature(&statistics, "bedrooms")["numerical_statistics"]["common"];
-    assert_eq!((common["num_present"].clone(), common["num_missing"].clone()), (json!(2), json!(2)));
+    assert_eq!(
+        (common["num_present"].clone(), common["num_missing"].clone()),
+        (json!(2), json!(2))
+    );
     Ok(())
 }
 
@@ -269,14 +307,25 @@ async fn an_object_that_cannot_exist_is_an_invalid_event() -> Result<()> {
     };
     let no_hour = format!("{CAPTURE_PREFIX}/capture.jsonl");
     monitoring.put(CAPTURES, &no_hour, "{}".to_string()).await;
-    check(monitoring.handle(&object_created(CAPTURES, &no_hour)).await, "<yyyy>/<mm>/<dd>/<hh>/<name>");
     check(
-        monitoring.handle(&object_created(CAPTURES, "elsewhere/2026/12/02/04/x.jsonl")).await,
+        monitoring.handle(&object_created(CAPTURES, &no_hour)).await,
+        "<yyyy>/<mm>/<dd>/<hh>/<name>",
+    );
+    check(
+        monitoring
+            .handle(&object_created(CAPTURES, "elsewhere/2026/12/02/04/x.jsonl"))
+            .await,
         "under no model's [model.monitor]",
     );
     let deleted = format!("{CAPTURE_PREFIX}/2026/12/02/04/deleted.jsonl");
-    check(monitoring.handle(&object_created(CAPTURES, &deleted)).await, "does not exist");
-    check(monitoring.handle(&json!({"close": "soon"})).await, "`close` is not a timestamp");
+    check(
+        monitoring.handle(&object_created(CAPTURES, &deleted)).await,
+        "does not exist",
+    );
+    check(
+        monitoring.handle(&json!({"close": "soon"})).await,
+        "`close` is not a timestamp",
+    );
     Ok(())
 }
 
@@ -292,11 +341,19 @@ async fn s3_failures_are_transient_and_a_missing_bucket_is_misconfigured() -> Re
     assert_eq!(error.error_type(), "Misconfigured", "{error}");
 
     let mut monitoring = start(&policy()).await?;
-    monitoring.put(CAPTURES, &key, capture_line(&houses("d", 1, 4, false)[0])).await;
+    monitoring
+        .put(CAPTURES, &key, capture_line(&houses("d", 1, 4, false)[0]))
+        .await;
     monitoring.moto.stop();
-    let error = monitoring.handle(&object_created(CAPTURES, &key)).await.expect_err("S3 is down");
+    let error = monitoring
+        .handle(&object_created(CAPTURES, &key))
+        .await
+        .expect_err("S3 is down");
     assert_eq!(error.error_type(), "Transient", "{error}");
-    let error = monitoring.handle(&close("2026-12-02T11:00:00Z")).await.expect_err("S3 is down");
+    let error = monitoring
+        .handle(&close("2026-12-02T11:00:00Z"))
+        .await
+        .expect_err("S3 is down");
     assert_eq!(error.error_type(), "Transient", "{error}");
     Ok(())
 }
@@ -308,7 +365,9 @@ async fn a_large_object_is_read_in_chunks_and_batches() -> Result<()> {
     let lines: Vec<String> = houses("e", 70_000, 5, false).iter().map(capture_line).collect();
     let answer = monitoring.capture("2026/12/02/04", "capture-e", &lines).await?;
     assert_eq!(answer["objects"][0]["records"], json!(70_000), "{answer}");
-    let written = monitoring.ledger_keys("ledger/monitor/housing-price/windows/2026/12/02/04/predictions/").await;
+    let written = monitoring
+        .ledger_keys("ledger/monitor/housing-price/windows/2026/12/02/04/predictions/")
+        .await;
     assert!(written.len() > 16, "more batches than shards: {}", written.len());
     Ok(())
 }
@@ -319,8 +378,13 @@ async fn a_window_without_captures_writes_no_statistics_and_count_zero() -> Resu
     let closed = monitoring.close("2026-12-02T13:00:00Z").await;
     assert_eq!(closed["outcome"], json!("closed"), "{closed}");
     assert_eq!(closed["statistics"], Value::Null);
-    assert!(monitoring.object(REPORTS, &report_key("2026/12/02/06", "statistics.json")).await.is_none());
-    let quality = monitoring.json(REPORTS, &report_key("2026/12/02/06", "quality.json")).await;
+    assert!(monitoring
+        .object(REPORTS, &report_key("2026/12/02/06", "statistics.json"))
+        .await
+        .is_none());
+    let quality = monitoring
+        .json(REPORTS, &report_key("2026/12/02/06", "quality.json"))
+        .await;
     assert_eq!(quality["count"], json!(0));
     assert_eq!(quality["metrics"], json!({}), "no pairs is not a perfect model");
     Ok(())
@@ -334,26 +398,55 @@ async fn the_close_reports_the_metrics_of_joined_pairs_once() -> Result<()> {
     monitoring.capture("2026/12/02/04", "capture-f", &lines).await?;
     // Labels for the first 20, written an hour later; the other 10 never get one.
     let labelled = &captured[..20];
-    let labels: Vec<f64> = labelled.iter().enumerate().map(|(index, house)| house.prediction + 1000.0 * (index as f64 - 7.0)).collect();
-    let label_lines: Vec<String> = labelled.iter().zip(&labels).map(|(house, label)| label_line(&house.id, *label)).collect();
+    let labels: Vec<f64> = labelled
+        .iter()
+        .enumerate()
+        .map(|(index, house)| house.prediction + 1000.0 * (index as f64 - 7.0))
+        .collect();
+    let label_lines: Vec<String> = labelled
+        .iter()
+        .zip(&labels)
+        .map(|(house, label)| label_line(&house.id, *label))
+        .collect();
     monitoring.labels("2026/12/02/05", "labels-f", &label_lines).await?;
 
     let closed = monitoring.close("2026-12-02T11:00:00Z").await;
     assert_eq!(closed["outcome"], json!("closed"), "{closed}");
-    let quality = monitoring.json(REPORTS, &report_key("2026/12/02/04", "quality.json")).await;
-    let errors: Vec<f64> = labelled.iter().zip(&labels).map(|(house, label)| house.prediction - label).collect();
+    let quality = monitoring
+        .json(REPORTS, &report_key("2026/12/02/04", "quality.json"))
+        .await;
+    let errors: Vec<f64> = labelled
+        .iter()
+        .zip(&labels)
+        .map(|(house, label)| house.prediction - label)
+        .collect();
     let mae = errors.iter().map(|error| error.abs()).sum::<f64>() / 20.0;
     let mse = errors.iter().map(|error| error * error).sum::<f64>() / 20.0;
     assert_eq!(quality["count"], json!(20));
     assert_eq!(quality["predictions"], json!(30));
     assert_eq!(quality["unmatched_predictions"], json!(10));
-    assert!((quality["metrics"]["mae"].as_f64().unwrap() - mae).abs() < 1e-6, "{quality}");
-    assert!((quality["metrics"]["mse"].as_f64().unwrap() - mse).abs() < 1e-3, "{quality}");
-    assert!((quality["metrics"]["rmse"].as_f64().unwrap() - mse.sqrt()).abs() < 1e-6, "{quality}");
+    assert!(
+        (quality["metrics"]["mae"].as_f64().unwrap() - mae).abs() < 1e-6,
+        "{quality}"
+    );
+    assert!(
+        (quality["metrics"]["mse"].as_f64().unwrap() - mse).abs() < 1e-3,
+        "{quality}"
+    );
+    assert!(
+        (quality["metrics"]["rmse"].as_f64().unwrap() - mse.sqrt()).abs() < 1e-6,
+        "{quality}"
+    );
 
     let again = monitoring.close("2026-12-02T11:00:00Z").await;
-    assert_eq!(again["outcome"], json!("already-closed"), "a second close emits nothing: {again}");
-    let unchanged = monitoring.json(REPORTS, &report_key("2026/12/02/04", "quality.json")).await;
+    assert_eq!(
+        again["outcome"],
+        json!("already-closed"),
+        "a second close emits nothing: {again}"
+    );
+    let unchanged = monitoring
+        .json(REPORTS, &report_key("2026/12/02/04", "quality.json"))
+        .await;
     assert_eq!(unchanged, quality);
     Ok(())
 }
@@ -366,7 +459,10 @@ async fn late_and_unmatched_labels_are_counted_and_the_window_is_not_reopened() 
     let early_lines: Vec<String> = early.iter().map(capture_line).collect();
     monitoring.capture("2026/12/01/21", "capture-g", &early_lines).await?;
     let early_close = monitoring.close("2026-12-02T04:00:00Z").await;
-    assert_eq!((early_close["outcome"].clone(), early_close["count"].clone()), (json!("closed"), json!(0)));
+    assert_eq!(
+        (early_close["outcome"].clone(), early_close["count"].clone()),
+        (json!("closed"), json!(0))
+    );
     let current = houses("h", 2, 8, false);
     let current_lines: Vec<String> = current.iter().map(capture_line).collect();
     monitoring.capture("2026/12/02/04", "capture-h", &current_lines).await?;
@@ -379,11 +475,23 @@ async fn late_and_unmatched_labels_are_counted_and_the_window_is_not_reopened() 
     monitoring.labels("2026/12/02/04", "labels-h", &labels).await?;
     let closed = monitoring.close("2026-12-02T11:00:00Z").await;
     assert_eq!(closed["count"], json!(2), "{closed}");
-    let quality = monitoring.json(REPORTS, &report_key("2026/12/02/04", "quality.json")).await;
-    assert_eq!((quality["late_labels"].clone(), quality["unmatched_labels"].clone()), (json!(1), json!(1)), "{quality}");
+    let quality = monitoring
+        .json(REPORTS, &report_key("2026/12/02/04", "quality.json"))
+        .await;
+    assert_eq!(
+        (quality["late_labels"].clone(), quality["unmatched_labels"].clone()),
+        (json!(1), json!(1)),
+        "{quality}"
+    );
     let reclosed = monitoring.close("2026-12-02T04:00:00Z").await;
-    assert_eq!(reclosed["outcome"], json!("already-closed"), "the late window is not reopened");
-    let early_quality = monitoring.json(REPORTS, &report_key("2026/12/01/21", "quality.json")).await;
+    assert_eq!(
+        reclosed["outcome"],
+        json!("already-closed"),
+        "the late window is not reopened"
+    );
+    let early_quality = monitoring
+        .json(REPORTS, &report_key("2026/12/01/21", "quality.json"))
+        .await;
     assert_eq!(early_quality["count"], json!(0));
     Ok(())
 }
@@ -397,11 +505,24 @@ async fn drift_trigger_decides_on_the_statistics_the_close_writes() -> Result<()
     monitoring.capture("2026/12/02/04", "capture-d", &drifted).await?;
     monitoring.close("2026-12-02T09:00:00Z").await;
     // The normal window's statistics serve as the baseline the policy names.
-    let baseline = monitoring.object(REPORTS, &report_key("2026/12/02/02", "statistics.json")).await.unwrap();
-    monitoring.put(REPORTS, "housing-price/baseline/statistics.json", String::from_utf8(baseline)?).await;
+    let baseline = monitoring
+        .object(REPORTS, &report_key("2026/12/02/02", "statistics.json"))
+        .await
+        .unwrap();
+    monitoring
+        .put(
+            REPORTS,
+            "housing-price/baseline/statistics.json",
+            String::from_utf8(baseline)?,
+        )
+        .await;
     let closed = monitoring.close("2026-12-02T11:00:00Z").await;
     let statistics_key = report_key("2026/12/02/04", "statistics.json");
-    assert_eq!(closed["statistics"], json!(format!("s3://{REPORTS}/{statistics_key}")), "{closed}");
+    assert_eq!(
+        closed["statistics"],
+        json!(format!("s3://{REPORTS}/{statistics_key}")),
+        "{closed}"
+    );
 
     let response = drift_trigger::handle(&monitoring.trigger, &object_created(REPORTS, &statistics_key)).await?;
     let decision = &response.decisions[0];

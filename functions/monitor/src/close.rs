@@ -195,7 +195,10 @@ impl<'a> Close<'a> {
 
     /// The window's statistics from its stored partials; `None` without any.
     async fn statistics(&self) -> Result<Option<Statistics>, TriggerError> {
-        let prefix = self.parts.ledger.key(&layout::partials_prefix(&self.model.name, self.window));
+        let prefix = self
+            .parts
+            .ledger
+            .key(&layout::partials_prefix(&self.model.name, self.window));
         let keys = self.parts.objects.list(&self.parts.ledger.bucket, &prefix).await?;
         let mut first_pass = WindowStatistics::new(self.settings.buckets);
         let mut held = Vec::new();
@@ -218,11 +221,11 @@ impl<'a> Close<'a> {
                     &fetched
                 }
             };
-            second_pass.count(bytes).map_err(|error| self.window_error(key, error))?;
+            second_pass
+                .count(bytes)
+                .map_err(|error| self.window_error(key, error))?;
         }
-        second_pass
-            .finish()
-            .map_err(|error| self.window_error(&prefix, error))
+        second_pass.finish().map_err(|error| self.window_error(&prefix, error))
     }
 
     fn window_error(&self, key: &str, error: WindowError) -> TriggerError {
@@ -255,7 +258,11 @@ impl<'a> Close<'a> {
     }
 
     /// Every stored batch under a prefix, decoded.
-    async fn batches<T>(&self, prefix: &str, decode: fn(&[u8]) -> Result<T, capture_monitor::FormatError>) -> Result<Vec<T>, TriggerError> {
+    async fn batches<T>(
+        &self,
+        prefix: &str,
+        decode: fn(&[u8]) -> Result<T, capture_monitor::FormatError>,
+    ) -> Result<Vec<T>, TriggerError> {
         let prefix = self.parts.ledger.key(prefix);
         let mut batches = Vec::new();
         for key in self.parts.objects.list(&self.parts.ledger.bucket, &prefix).await? {

@@ -147,7 +147,10 @@ impl Target<'_> {
             self.put_predictions(batch, &mut sequences).await?;
         }
         log_malformed(model, self.source, &summary.malformed);
-        let bytes = summary.profile.to_bytes().map_err(|error| internal("a partial profile", error))?;
+        let bytes = summary
+            .profile
+            .to_bytes()
+            .map_err(|error| internal("a partial profile", error))?;
         let put = self.parts.objects.put_if_absent(&partial, bytes, BINARY).await?;
         Ok(Summary {
             written: put == Put::Written,
@@ -159,8 +162,13 @@ impl Target<'_> {
     async fn put_predictions(&self, batch: &PredictionBatch, sequences: &mut Sequences) -> Result<(), TriggerError> {
         let sequence = sequences.next(batch.shard);
         let key = layout::prediction_key(&self.model.name, self.slot, batch.shard, &self.id, sequence);
-        let bytes = batch.to_bytes().map_err(|error| internal("a prediction batch", error))?;
-        self.parts.objects.put_if_absent(&self.ledger(&key), bytes, BINARY).await?;
+        let bytes = batch
+            .to_bytes()
+            .map_err(|error| internal("a prediction batch", error))?;
+        self.parts
+            .objects
+            .put_if_absent(&self.ledger(&key), bytes, BINARY)
+            .await?;
         Ok(())
     }
 
@@ -184,7 +192,8 @@ impl Target<'_> {
             self.put_labels(batch, &mut sequences).await?;
         }
         log_malformed(model, self.source, &summary.malformed);
-        let body = json!({"object": self.source.to_string(), "labels": summary.labels, "malformed": summary.malformed.count});
+        let body =
+            json!({"object": self.source.to_string(), "labels": summary.labels, "malformed": summary.malformed.count});
         let put = self
             .parts
             .objects
@@ -201,7 +210,10 @@ impl Target<'_> {
         let sequence = sequences.next(batch.shard);
         let key = layout::label_key(&self.model.name, self.slot, batch.shard, &self.id, sequence);
         let bytes = batch.to_bytes().map_err(|error| internal("a label batch", error))?;
-        self.parts.objects.put_if_absent(&self.ledger(&key), bytes, BINARY).await?;
+        self.parts
+            .objects
+            .put_if_absent(&self.ledger(&key), bytes, BINARY)
+            .await?;
         Ok(())
     }
 }
@@ -237,7 +249,12 @@ fn log_malformed(model: &str, object: &S3Object, malformed: &MalformedLog) {
         );
     }
     if malformed.count > malformed.examples.len() as u64 {
-        tracing::warn!(model, object, count = malformed.count, "more malformed lines than examples kept");
+        tracing::warn!(
+            model,
+            object,
+            count = malformed.count,
+            "more malformed lines than examples kept"
+        );
     }
 }
 

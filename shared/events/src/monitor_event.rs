@@ -50,7 +50,10 @@ pub fn decode(event: &Value) -> Result<Vec<MonitorInput>, EventError> {
 }
 
 fn close(root: &Object<'_>) -> Result<Timestamp, EventError> {
-    if let Some(text) = root.str("close").filter(|text| text.trim().starts_with("<aws.scheduler.")) {
+    if let Some(text) = root
+        .str("close")
+        .filter(|text| text.trim().starts_with("<aws.scheduler."))
+    {
         return Err(EventError::PlaceholderNotSubstituted {
             field: root.field_path("close"),
             placeholder: shorten(text.trim()),
@@ -124,10 +127,16 @@ mod tests {
             let error = decode(&event).unwrap_err().to_string();
             assert!(error.contains(fragment), "{error:?} lacks {fragment:?}");
         };
-        check(json!({"close": "<aws.scheduler.scheduled-time>"}), "`close` is still the placeholder");
+        check(
+            json!({"close": "<aws.scheduler.scheduled-time>"}),
+            "`close` is still the placeholder",
+        );
         check(json!({"close": "yesterday"}), "`close` is not a timestamp");
         check(json!({"close": 12.5e20}), "`close` is not a timestamp");
-        check(json!({"detail-type": "Scheduled Event", "detail": {}}), "not a monitor input");
+        check(
+            json!({"detail-type": "Scheduled Event", "detail": {}}),
+            "not a monitor input",
+        );
         check(json!({"hello": 1}), "not a monitor input");
         check(json!("close"), "not a monitor input");
         check(json!({"Records": []}), "at least one S3 record");

@@ -199,6 +199,9 @@ mod tests {
             json!({"detail-type": "Object Created", "detail": {"bucket": {"name": "b"}, "object": {}}}),
             "`detail.object.key` is missing",
         );
-        check(json!({"Records": [{"s3": {"bucket": {"name": "b"}}}]}), "Records[0].s3.object");
+        check(
+            json!({"Records": [{"s3": {"bucket": {"name": "b"}}}]}),
+            "Records[0].s3.object",
+        );
     }
 }

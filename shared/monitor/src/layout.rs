@@ -112,10 +112,7 @@ pub fn on_time_windows(window: Window, label_delay: Span) -> Vec<Window> {
 /// as far back as one more label delay: a label of that slot that matches one
 /// of their predictions arrived after its window closed (`LateLabels`).
 pub fn late_windows(window: Window, label_delay: Span) -> Vec<Window> {
-    let oldest_on_time = on_time_windows(window, label_delay)
-        .last()
-        .copied()
-        .unwrap_or(window);
+    let oldest_on_time = on_time_windows(window, label_delay).last().copied().unwrap_or(window);
     let mut windows = Vec::new();
     let mut earlier = oldest_on_time.previous();
     while earlier.end.plus(label_delay).plus(label_delay) > window.start {
@@ -137,12 +134,7 @@ pub fn hour_in_key(key: &str) -> Option<Timestamp> {
             .then(|| text.parse().ok())
             .flatten()
     };
-    let (year, month, day, hour) = (
-        number(year, 4)?,
-        number(month, 2)?,
-        number(day, 2)?,
-        number(hour, 2)?,
-    );
+    let (year, month, day, hour) = (number(year, 4)?, number(month, 2)?, number(day, 2)?, number(hour, 2)?);
     let valid = !name.is_empty()
         && (1..=12).contains(&month)
         && (1..=days_in_month(year, month)).contains(&day)
@@ -233,10 +225,7 @@ pub fn labels_done_key(model: &str, slot: Window, object: &str) -> String {
 pub fn report_uris(model: &ModelPolicy, window: Window) -> Option<(String, String)> {
     let reports = model.drift.as_ref()?.reports.as_deref()?;
     let folder = format!("{}/{}", reports.trim_end_matches('/'), window.path());
-    Some((
-        format!("{folder}/statistics.json"),
-        format!("{folder}/quality.json"),
-    ))
+    Some((format!("{folder}/statistics.json"), format!("{folder}/quality.json")))
 }
 
 /// Where `quality.json` goes for a model without `drift.reports`, relative to the ledger.
@@ -333,7 +322,10 @@ mod tests {
             "datacapture/housing-price-prod/AllTraffic/2026/12/02/04/capture-04-12-55-000.jsonl",
             Some("2026-12-02T04:00"),
         );
-        check("ground-truth/housing-price/2024/02/29/23/labels.jsonl", Some("2024-02-29T23:00"));
+        check(
+            "ground-truth/housing-price/2024/02/29/23/labels.jsonl",
+            Some("2024-02-29T23:00"),
+        );
         check("ground-truth/housing-price/2023/02/29/23/labels.jsonl", None);
         check("ground-truth/housing-price/2026/13/02/04/labels.jsonl", None);
         check("ground-truth/housing-price/2026/12/02/24/labels.jsonl", None);
@@ -346,7 +338,10 @@ mod tests {
     fn the_close_takes_the_window_that_ended_label_delay_ago() {
         let delay = Span::from_secs(6 * 3600);
         let window = Window::closed_at(at("2026-12-02T11:00"), HOUR, delay);
-        assert_eq!((window.start, window.end), (at("2026-12-02T04:00"), at("2026-12-02T05:00")));
+        assert_eq!(
+            (window.start, window.end),
+            (at("2026-12-02T04:00"), at("2026-12-02T05:00"))
+        );
         assert_eq!(window.path(), "2026/12/02/04");
         // A close a little late (Scheduler's flexible window) still closes the same window.
         assert_eq!(Window::closed_at(at("2026-12-02T11:14"), HOUR, delay), window);
