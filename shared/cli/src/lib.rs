@@ -18,6 +18,8 @@ pub fn check_policy(text: &str, file: &str) -> Result<String, String> {
                 PolicyError::Syntax(_) => None,
                 PolicyError::Field { model, field, .. } => locate(text, model.as_deref(), field),
                 PolicyError::NoModels => None,
+                // The section's line: the settings error names its field in its message.
+                PolicyError::Monitor { model, .. } => locate(text, Some(model), "monitor"),
             };
             Err(match line {
                 Some(line) => format!("{file}:{line}: {error}"),
