@@ -150,7 +150,7 @@ def run(stack, fresh_alarm_event):
                              f"{answer['decisions'][0]['outcome']}/{answer['decisions'][0]['reason']}",
                              answer["decisions"][0]["detail"]])
 
-    step("alarm fires on the emitted mae (the state change CloudWatch would send)", "alarm-trigger",
+    step("alarm on that mae fires (as CloudWatch would send it)", "alarm-trigger",
          fresh_alarm_event,
          lambda answer: [answer["decisions"][0]["outcome"] in ("deferred", "already-started"),
                          f"{answer['decisions'][0]['outcome']}/{answer['decisions'][0]['reason']}",
