@@ -530,3 +530,30 @@ async fn drift_trigger_decides_on_the_statistics_the_close_writes() -> Result<()
     assert_eq!(monitoring.moto.executions(PIPELINE).await?.len(), 1);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_model_without_drift_reports_gets_quality_only_in_the_ledger() -> Result<()> {
+    let without_reports = policy().replace("reports = \"s3://monitoring-reports/housing-price/\"\n", "");
+    assert_ne!(without_reports, policy());
+    let monitoring = start(&without_reports).await?;
+    let captured = houses("q", 5, 11, false);
+    let lines: Vec<String> = captured.iter().map(capture_line).collect();
+    monitoring.capture("2026/12/02/04", "capture-q", &lines).await?;
+    let labels = vec![label_line(&captured[0].id, captured[0].prediction + 500.0)];
+    monitoring.labels("2026/12/02/05", "labels-q", &labels).await?;
+    let closed = monitoring.close("2026-12-02T11:00:00Z").await;
+    assert_eq!(closed["statistics"], Value::Null, "{closed}");
+    assert!(monitoring
+        .object(REPORTS, &report_key("2026/12/02/04", "statistics.json"))
+        .await
+        .is_none());
+    let quality_key = "ledger/monitor/housing-price/windows/2026/12/02/04/quality.json";
+    assert_eq!(closed["quality"], json!(format!("s3://{BUCKET}/{quality_key}")));
+    let quality = monitoring.json(BUCKET, quality_key).await;
+    assert_eq!(
+        (quality["count"].clone(), quality["predictions"].clone()),
+        (json!(1), json!(5))
+    );
+    assert_eq!(quality["metrics"]["mae"], json!(500.0));
+    Ok(())
+}

@@ -116,24 +116,7 @@ impl<'a> Close<'a> {
             answer["outcome"] = json!("already-closed");
             return Ok(answer);
         }
-        let statistics = self.statistics().await?;
-        let statistics_written = match (&statistics, &statistics_at) {
-            (Some(statistics), Some(destination)) => {
-                let text = statistics.to_json().map_err(|error| TriggerError::Internal {
-                    operation: "writing statistics.json".to_string(),
-                    message: error.to_string(),
-                })?;
-                self.parts
-                    .objects
-                    .put_if_absent(destination, text.into_bytes(), "application/json")
-                    .await?;
-                Some(destination.to_string())
-            }
-            _ => None,
-        };
-        if statistics.is_some() && statistics_at.is_none() {
-            tracing::info!(model = %self.model.name, "no drift.reports: the window's statistics are not written");
-        }
+        let statistics_written = self.write_statistics(statistics_at.as_ref()).await?;
         let (outcome, labels) = self.join().await?;
         let quality = self.quality_document(&outcome, &labels, statistics_written.as_deref());
         let put = self
@@ -165,6 +148,27 @@ impl<'a> Close<'a> {
         trigger_engine::log_line::write_log_line(line.render());
         answer["outcome"] = json!("closed");
         Ok(answer)
+    }
+
+    /// Writes the window's statistics where they go; `None` when the window has
+    /// no captures, or the model no `drift.reports` (its partials are then not read).
+    async fn write_statistics(&self, destination: Option<&S3Object>) -> Result<Option<String>, TriggerError> {
+        let Some(destination) = destination else {
+            tracing::info!(model = %self.model.name, "no drift.reports: the window's statistics are not written");
+            return Ok(None);
+        };
+        let Some(statistics) = self.statistics().await? else {
+            return Ok(None);
+        };
+        let text = statistics.to_json().map_err(|error| TriggerError::Internal {
+            operation: "writing statistics.json".to_string(),
+            message: error.to_string(),
+        })?;
+        self.parts
+            .objects
+            .put_if_absent(destination, text.into_bytes(), "application/json")
+            .await?;
+        Ok(Some(destination.to_string()))
     }
 
     fn quality_document(&self, outcome: &JoinOutcome, labels: &Labels, statistics: Option<&str>) -> Value {
