@@ -5,7 +5,9 @@
 //! close for a 1,000-feature model: from 24 stored partial profiles (bytes,
 //! as the function reads them from S3) to `statistics.json` (target: under
 //! 50 ms), read in place as the function does, and, for comparison, by
-//! decoding and merging the partials' sketches.
+//! decoding and merging the partials' sketches. `monitor-training-csv`
+//! profiles the same 10,000 rows as a training CSV, as `retrain baseline`
+//! does (no target: a baseline is built once).
 //! No I/O; see `trigger_bench::monitor`.
 
 mod common;
@@ -14,7 +16,8 @@ use common::ThreadCpuTime;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
 use trigger_bench::monitor::{
-    capture_object, merge_to_statistics, profile_object, settings, stored_partials, stored_to_statistics,
+    capture_object, merge_to_statistics, profile_object, profile_training_csv, settings, stored_partials,
+    stored_to_statistics, training_csv,
 };
 
 const RECORDS: u64 = 10_000;
@@ -34,6 +37,22 @@ fn profile(c: &mut Criterion<ThreadCpuTime>) {
     group.sample_size(30);
     group.bench_function("csv-20-features", |bencher| {
         bencher.iter(|| profile_object(black_box(&settings), black_box(&object), CHUNK_BYTES))
+    });
+    group.finish();
+}
+
+fn training(c: &mut Criterion<ThreadCpuTime>) {
+    let settings = settings(trigger_bench::monitor::CAPTURE_FEATURES);
+    let csv = training_csv(RECORDS, 7);
+    if profile_training_csv(&settings, &csv, CHUNK_BYTES) != Some(RECORDS) {
+        eprintln!("monitor-training-csv: the rows were not all read; skipped");
+        return;
+    }
+    let mut group = c.benchmark_group("monitor-training-csv");
+    group.throughput(Throughput::Elements(RECORDS));
+    group.sample_size(30);
+    group.bench_function("csv-20-features", |bencher| {
+        bencher.iter(|| profile_training_csv(black_box(&settings), black_box(&csv), CHUNK_BYTES))
     });
     group.finish();
 }
@@ -60,6 +79,6 @@ fn merge(c: &mut Criterion<ThreadCpuTime>) {
 criterion_group! {
     name = benches;
     config = Criterion::default().with_measurement(ThreadCpuTime::default());
-    targets = profile, merge
+    targets = profile, training, merge
 }
 criterion_main!(benches);

@@ -1,10 +1,11 @@
 //! Synthetic Data Capture for the capture-monitor benchmarks: a model of 20
 //! numerical CSV features (`benches/monitor.rs`, the file harness
-//! `profile-capture` and the generator `generate-capture`), and 24 partial
-//! profiles of 1,000 features for the window merge. Deterministic: a fixed
+//! `profile-capture` and the generator `generate-capture`), the same rows as
+//! a training CSV, and 24 partial profiles of 1,000 features for the window
+//! merge. Deterministic: a fixed
 //! seed gives the same records.
 
-use capture_monitor::{CaptureReader, MonitorSection, MonitorSettings, Profile, Statistics};
+use capture_monitor::{CaptureReader, MonitorSection, MonitorSettings, Profile, Statistics, TrainingReader};
 
 /// Features per capture record, as the throughput target states.
 pub const CAPTURE_FEATURES: usize = 20;
@@ -62,10 +63,9 @@ fn unreachable_settings(error: &capture_monitor::SettingsError) -> MonitorSettin
     panic!("benchmark settings: {error}")
 }
 
-/// One capture record of 20 CSV features: a mix of scales (prices, areas,
-/// counts, ratios) as real inputs have, and a regression output. Every
-/// third record carries an `inferenceId`.
-pub fn capture_line(rng: &mut Rng, index: u64) -> String {
+/// One row's 20 feature values as CSV: a mix of scales (prices, areas,
+/// counts, ratios) as real inputs have.
+fn feature_values(rng: &mut Rng) -> String {
     let mut data = String::with_capacity(200);
     for feature in 0..CAPTURE_FEATURES {
         if feature > 0 {
@@ -79,6 +79,14 @@ pub fn capture_line(rng: &mut Rng, index: u64) -> String {
         };
         data.push_str(&value);
     }
+    data
+}
+
+/// One capture record of 20 CSV features: a mix of scales (prices, areas,
+/// counts, ratios) as real inputs have, and a regression output. Every
+/// third record carries an `inferenceId`.
+pub fn capture_line(rng: &mut Rng, index: u64) -> String {
+    let data = feature_values(rng);
     let prediction = 400_000.0 + 150_000.0 * rng.normal();
     let event = format!(
         "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
@@ -133,6 +141,33 @@ pub fn profile_object(settings: &MonitorSettings, object: &[u8], chunk: usize) -
     }
     stored += capture.profile.to_bytes().map_or(0, |bytes| bytes.len());
     (capture.profile.records, stored)
+}
+
+/// `rows` rows of the same 20 features as a training set's CSV: a header
+/// naming them, an id column before them and a quoted label column after
+/// (which the reader skips), as `retrain baseline --input train.csv` reads.
+pub fn training_csv(rows: u64, seed: u64) -> Vec<u8> {
+    let mut rng = Rng::new(seed);
+    let names: Vec<String> = (0..CAPTURE_FEATURES).map(|index| format!("f{index}")).collect();
+    let mut csv = format!("id,{},label\n", names.join(",")).into_bytes();
+    for index in 0..rows {
+        let values = feature_values(&mut rng);
+        let label = 400_000.0 + 150_000.0 * rng.normal();
+        csv.extend_from_slice(format!("{index},{values},\"{label:.1}\"\n").as_bytes());
+    }
+    csv
+}
+
+/// What `retrain baseline` does with a training CSV once read: its bytes,
+/// in chunks, through the training reader into a profile. Returns the rows
+/// profiled, or `None` when the header does not fit the settings.
+pub fn profile_training_csv(settings: &MonitorSettings, csv: &[u8], chunk: usize) -> Option<u64> {
+    let mut reader = TrainingReader::new(settings);
+    for piece in csv.chunks(chunk.max(1)) {
+        reader.push(piece).ok()?;
+    }
+    let summary = reader.finish().ok()?;
+    Some(summary.profile.rows - summary.malformed.count)
 }
 
 /// The stored partial profiles of the merge benchmark: 24 of 1,000
@@ -192,5 +227,16 @@ mod tests {
         let keys: usize = capture.batches.iter().map(|batch| batch.predictions.len()).sum();
         assert_eq!(keys, 300);
         assert_eq!(profile_object(&settings, &object, 1000).0, 300);
+    }
+
+    #[test]
+    fn the_synthetic_training_csv_is_read_whole_with_nothing_malformed() {
+        let settings = settings(CAPTURE_FEATURES);
+        let csv = training_csv(300, 7);
+        let mut reader = TrainingReader::new(&settings);
+        reader.push(&csv).unwrap_or_else(|error| panic!("{error}"));
+        let summary = reader.finish().unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!((summary.profile.rows, summary.malformed.count), (300, 0));
+        assert_eq!(profile_training_csv(&settings, &csv, 1000), Some(300));
     }
 }

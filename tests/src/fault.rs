@@ -73,7 +73,7 @@ pub const LEDGER_GET: Match = Match::Get(LEDGER_PATH);
 /// What the proxy does instead of forwarding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
-    /// Answers this 5xx status with the protocol's error body; moto never sees the request.
+    /// Answers this status (a 5xx, or 403 for S3's `AccessDenied`) with the protocol's error body; moto never sees the request.
     Status(u16),
     /// Answers SageMaker's `ThrottlingException` (HTTP 400, `x-amzn-ErrorType`); moto never sees it.
     Throttle,
@@ -451,6 +451,7 @@ async fn forward(upstream: SocketAddr, request: &Request, shared: &Shared) -> Re
 /// An error answer in the request's protocol: JSON for SageMaker (`X-Amz-Target`), XML for S3.
 fn error_answer(request: &Request, status: u16) -> Vec<u8> {
     let (reason, code) = match status {
+        403 => ("Forbidden", "AccessDenied"),
         412 => ("Precondition Failed", "PreconditionFailed"),
         500 => ("Internal Server Error", "InternalFailure"),
         503 => ("Service Unavailable", "ServiceUnavailable"),

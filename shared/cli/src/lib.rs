@@ -1,9 +1,18 @@
 //! The operators' tool `retrain`, as plain functions the binary wires to
 //! arguments: `policy check` (validate a policy file and show every model's
-//! effective policy with the defaults applied, or the error at its line) and
-//! `decisions` (a table of a model's audit records read from the ledger).
+//! effective policy with the defaults applied, or the error at its line),
+//! `decisions` (a table of a model's audit records read from the ledger), and
+//! the monitoring commands `baseline`, `profile` and `quality` (`monitor`,
+//! reading through `objects`, printed by `monitor_text`, failing with an
+//! `error::CliError`).
 
-use trigger_decision::{ModelPolicy, Policy, PolicyError, ScheduleMode, Span};
+pub mod error;
+pub mod monitor;
+pub mod monitor_text;
+pub mod objects;
+
+use trigger_decision::monitor::{FeatureKind, PredictionField, Problem};
+use trigger_decision::{ModelPolicy, MonitorSettings, Policy, PolicyError, ScheduleMode, SettingsError, Span};
 use trigger_engine::audit::SeenExecution;
 use trigger_engine::AuditRecord;
 
@@ -18,14 +27,25 @@ pub fn check_policy(text: &str, file: &str) -> Result<String, String> {
                 PolicyError::Syntax(_) => None,
                 PolicyError::Field { model, field, .. } => locate(text, model.as_deref(), field),
                 PolicyError::NoModels => None,
-                // The section's line: the settings error names its field in its message.
-                PolicyError::Monitor { model, .. } => locate(text, Some(model), "monitor"),
+                PolicyError::Monitor { model, source } => {
+                    locate(text, Some(model), &format!("monitor.{}", settings_field(source)))
+                }
             };
             Err(match line {
                 Some(line) => format!("{file}:{line}: {error}"),
                 None => format!("{file}: {error}"),
             })
         }
+    }
+}
+
+/// The `[model.monitor]` key a settings error is about.
+fn settings_field(error: &SettingsError) -> &'static str {
+    match error {
+        SettingsError::Invalid { field, .. } => field,
+        SettingsError::DuplicateFeature { .. } => "features",
+        SettingsError::UnknownCategorical { .. } => "categorical",
+        SettingsError::ThresholdWithoutBinary { .. } => "threshold",
     }
 }
 
@@ -92,6 +112,48 @@ fn effective_model(model: &ModelPolicy) -> String {
             }
         }
     }
+    if let Some(monitor) = &model.monitor {
+        out.push_str(&effective_monitor(monitor));
+    }
+    out
+}
+
+/// `[model.monitor]` with the defaults applied.
+fn effective_monitor(monitor: &MonitorSettings) -> String {
+    let quoted = |items: Vec<&str>| {
+        let quoted: Vec<String> = items.iter().map(|item| format!("{item:?}")).collect();
+        format!("[{}]", quoted.join(", "))
+    };
+    let categorical = monitor
+        .features
+        .iter()
+        .filter(|feature| feature.kind == FeatureKind::Categorical)
+        .map(|feature| feature.name.as_str())
+        .collect();
+    let prediction = match &monitor.prediction {
+        PredictionField::Column(column) => column.to_string(),
+        PredictionField::Pointer(pointer) => pointer.clone(),
+    };
+    let mut out = format!(
+        "[model.monitor]\nendpoint = {:?}\ncaptures = {:?}\n",
+        monitor.endpoint, monitor.captures
+    );
+    if let Some(labels) = &monitor.labels {
+        out.push_str(&format!("labels = {labels:?}\n"));
+    }
+    out.push_str(&format!(
+        "problem = {:?}\nfeatures = {}\ncategorical = {}\nprediction = {prediction:?}\n",
+        monitor.problem.name(),
+        quoted(monitor.feature_names().collect()),
+        quoted(categorical),
+    ));
+    if monitor.problem == Problem::Binary {
+        out.push_str(&format!("threshold = {}\n", monitor.threshold));
+    }
+    out.push_str(&format!(
+        "window = \"{}\"\nlabel_delay = \"{}\"\nbuckets = {}\n",
+        monitor.window, monitor.label_delay, monitor.buckets
+    ));
     out
 }
 
@@ -178,34 +240,32 @@ pub fn decisions_table(records: &[AuditRecord]) -> String {
             ]
         })
         .collect();
-    let mut widths = header.map(str::len);
-    for row in &rows {
+    let rows: Vec<Vec<String>> = rows.into_iter().map(Vec::from).collect();
+    table(&header, &rows)
+}
+
+/// Rows under a header, in columns as wide as their widest cell, two spaces apart.
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|cell| cell.chars().count()).collect();
+    for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
     }
-    let format_row = |cells: Vec<&str>| {
+    let format_row = |cells: &mut dyn Iterator<Item = &str>| {
         let padded: Vec<String> = cells
-            .iter()
-            .zip(widths)
+            .zip(&widths)
             .map(|(cell, width)| format!("{cell:<width$}"))
             .collect();
         padded.join("  ").trim_end().to_string()
     };
+    let rule: Vec<String> = widths.iter().map(|width| "-".repeat(*width)).collect();
     let mut lines = vec![
-        format_row(header.to_vec()),
-        format_row(
-            widths
-                .iter()
-                .map(|width| "-".repeat(*width))
-                .collect::<Vec<_>>()
-                .iter()
-                .map(String::as_str)
-                .collect(),
-        ),
+        format_row(&mut header.iter().copied()),
+        format_row(&mut rule.iter().map(String::as_str)),
     ];
-    for row in &rows {
-        lines.push(format_row(row.iter().map(String::as_str).collect()));
+    for row in rows {
+        lines.push(format_row(&mut row.iter().map(String::as_str)));
     }
     lines.join("\n") + "\n"
 }
@@ -350,6 +410,27 @@ method = "psi"
         );
         let syntax = check_policy("[[model]\n", "p.toml").unwrap_err();
         assert!(syntax.contains("line 1"), "{syntax}");
+    }
+
+    /// `[model.monitor]` as checked, defaults applied; a mistake in it is reported at its line.
+    #[test]
+    fn the_monitor_section_is_shown_and_its_errors_located() {
+        let monitor = "[model.monitor]\nendpoint = \"churn-prod\"\ncaptures = \"s3://c/churn/\"\n\
+                       problem = \"binary\"\nfeatures = [\"tenure\", \"plan\"]\ncategorical = [\"plan\"]\n\
+                       prediction = \"/predictions/0/score\"\n";
+        let text = check_policy(&format!("{GOOD}{monitor}"), "p.toml").unwrap();
+        let section = &text[text.find("[model.monitor]").unwrap()..];
+        assert_eq!(
+            section,
+            "[model.monitor]\nendpoint = \"churn-prod\"\ncaptures = \"s3://c/churn/\"\nproblem = \"binary\"\n\
+             features = [\"tenure\", \"plan\"]\ncategorical = [\"plan\"]\nprediction = \"/predictions/0/score\"\n\
+             threshold = 0.5\nwindow = \"1h\"\nlabel_delay = \"6h\"\nbuckets = 10\n"
+        );
+        let error = check_policy(&format!("{GOOD}{}", monitor.replace("binary", "ranking")), "p.toml").unwrap_err();
+        assert!(
+            error.starts_with("p.toml:22: ") && error.contains("model.monitor.problem"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -5,6 +5,10 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
+use retrain_cli::error::{CliError, EXIT_REFUSED};
+use retrain_cli::monitor::{self, InputFormat};
+use retrain_cli::monitor_text;
+use retrain_cli::objects::Objects;
 use std::process::ExitCode;
 use trigger_aws::audit::{find_records, list_records};
 use trigger_aws::lambda::{load_sdk_config, s3_client, trigger_from_env};
@@ -33,6 +37,13 @@ enum Command {
     /// Ask for a retrain through manual-trigger's code path, as the caller's IAM identity;
     /// needs RETRAIN_POLICY (or _FILE or _URI) and RETRAIN_LEDGER.
     Start(StartArgs),
+    /// Build a baseline statistics.json from a training CSV (with a header row) or from
+    /// Data Capture files, with the monitor function's profiler.
+    Baseline(BaselineArgs),
+    /// Profile Data Capture files into a statistics.json.
+    Profile(ProfileArgs),
+    /// Join captured predictions with ground-truth labels and print the model-quality metrics.
+    Quality(QualityArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -93,6 +104,59 @@ struct StartArgs {
     request_id: Option<String>,
 }
 
+/// The model, and where its policy is, for the monitoring commands.
+#[derive(Debug, Args)]
+struct MonitorArg {
+    /// A model whose policy has a [model.monitor] section.
+    #[arg(long, value_name = "MODEL")]
+    model: String,
+    /// The policy, a file or s3://bucket/key; defaults to $RETRAIN_POLICY, $RETRAIN_POLICY_FILE or $RETRAIN_POLICY_URI.
+    #[arg(long, value_name = "FILE|S3_URI")]
+    policy: Option<String>,
+    /// Print the summary as JSON on stdout instead of tables.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct BaselineArgs {
+    #[command(flatten)]
+    monitor: MonitorArg,
+    /// A file, directory, s3://bucket/key or s3://bucket/prefix/ (every object under it); repeatable.
+    #[arg(long, value_name = "PATH|S3_URI", required = true, num_args = 1..)]
+    input: Vec<String>,
+    /// How to read the inputs.
+    #[arg(long, value_enum, default_value = "auto")]
+    format: InputFormat,
+    /// Where to write statistics.json: a path or s3://bucket/key.
+    #[arg(long, value_name = "PATH|S3_URI")]
+    out: String,
+}
+
+#[derive(Debug, Args)]
+struct ProfileArgs {
+    #[command(flatten)]
+    monitor: MonitorArg,
+    /// Capture files, directories, objects or s3:// prefixes.
+    #[arg(value_name = "CAPTURES", required = true)]
+    captures: Vec<String>,
+    /// Where to write statistics.json: a path or s3://bucket/key.
+    #[arg(long, value_name = "PATH|S3_URI")]
+    out: String,
+}
+
+#[derive(Debug, Args)]
+struct QualityArgs {
+    #[command(flatten)]
+    monitor: MonitorArg,
+    /// Capture files, directories, objects or s3:// prefixes; repeatable.
+    #[arg(long, value_name = "PATH|S3_URI", required = true, num_args = 1..)]
+    captures: Vec<String>,
+    /// Ground-truth files, directories, objects or s3:// prefixes; repeatable.
+    #[arg(long, value_name = "PATH|S3_URI", required = true, num_args = 1..)]
+    labels: Vec<String>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -100,14 +164,91 @@ fn main() -> ExitCode {
         Command::Decisions(args) => decisions(&args, cli.quiet),
         Command::Explain(args) => explain(&args, cli.quiet),
         Command::Start(args) => start(args),
+        Command::Baseline(args) => baseline(&args, cli.quiet),
+        Command::Profile(args) => profile(&args, cli.quiet),
+        Command::Quality(args) => quality(&args, cli.quiet),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("retrain: {error:#}");
-            ExitCode::FAILURE
+            // The monitoring commands tell invalid input, refusals and transient failures apart.
+            ExitCode::from(
+                error
+                    .downcast_ref::<CliError>()
+                    .map_or(EXIT_REFUSED, CliError::exit_code),
+            )
         }
     }
+}
+
+/// The model's [model.monitor] settings, from --policy or the environment.
+async fn settings(objects: &Objects, arg: &MonitorArg) -> Result<capture_monitor::MonitorSettings, CliError> {
+    let policy = monitor::load_policy(objects, arg.policy.as_deref(), |name| std::env::var(name).ok()).await?;
+    monitor::monitor_settings(&policy, &arg.model)
+}
+
+/// Prints a profile's summary: JSON, or a table and the malformed lines on stderr.
+fn print_profile(summary: &monitor::ProfileSummary, json: bool, quiet: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(summary)?);
+    } else {
+        print!("{}", monitor_text::profile_text(summary));
+    }
+    if !quiet && !json {
+        eprint!("{}", monitor_text::malformed_text("input", &summary.malformed));
+    }
+    Ok(())
+}
+
+fn baseline(args: &BaselineArgs, quiet: bool) -> Result<()> {
+    runtime()?.block_on(async {
+        let objects = Objects::default();
+        let settings = settings(&objects, &args.monitor).await?;
+        let model = &args.monitor.model;
+        let summary =
+            monitor::profile_to_statistics(&objects, &settings, model, &args.input, args.format, &args.out).await?;
+        print_profile(&summary, args.monitor.json, quiet)
+    })
+}
+
+fn profile(args: &ProfileArgs, quiet: bool) -> Result<()> {
+    runtime()?.block_on(async {
+        let objects = Objects::default();
+        let settings = settings(&objects, &args.monitor).await?;
+        let model = &args.monitor.model;
+        let summary = monitor::profile_to_statistics(
+            &objects,
+            &settings,
+            model,
+            &args.captures,
+            InputFormat::Capture,
+            &args.out,
+        )
+        .await?;
+        print_profile(&summary, args.monitor.json, quiet)
+    })
+}
+
+fn quality(args: &QualityArgs, quiet: bool) -> Result<()> {
+    runtime()?.block_on(async {
+        let objects = Objects::default();
+        let settings = settings(&objects, &args.monitor).await?;
+        let summary = monitor::quality(&objects, &settings, &args.monitor.model, &args.captures, &args.labels).await?;
+        if args.monitor.json {
+            println!("{}", serde_json::to_string_pretty(&summary)?);
+        } else {
+            print!("{}", monitor_text::quality_text(&summary));
+            if !quiet {
+                eprint!(
+                    "{}",
+                    monitor_text::malformed_text("capture", &summary.malformed.captures)
+                );
+                eprint!("{}", monitor_text::malformed_text("label", &summary.malformed.labels));
+            }
+        }
+        Ok(())
+    })
 }
 
 fn policy_check(file: &str) -> Result<()> {

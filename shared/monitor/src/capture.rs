@@ -65,6 +65,12 @@ const BUFFERED_VALUES: usize = 1 << 17;
 const MAX_COLUMN_VALUES: usize = 4096;
 const MIN_COLUMN_VALUES: usize = 256;
 
+/// How many numerical values of each feature a reader buffers before handing
+/// them to the feature's profile as one block (the training CSV reader too).
+pub(crate) fn column_capacity(features: usize) -> usize {
+    (BUFFERED_VALUES / features.max(1)).clamp(MIN_COLUMN_VALUES, MAX_COLUMN_VALUES)
+}
+
 impl<'s> CaptureReader<'s> {
     pub fn new(settings: &'s MonitorSettings) -> CaptureReader<'s> {
         Self::with_batch_capacity(settings, DEFAULT_BATCH_CAPACITY)
@@ -83,8 +89,7 @@ impl<'s> CaptureReader<'s> {
                 cells: Vec::new(),
                 predictions: Vec::new(),
                 columns: vec![Vec::new(); settings.features.len()],
-                column_capacity: (BUFFERED_VALUES / settings.features.len().max(1))
-                    .clamp(MIN_COLUMN_VALUES, MAX_COLUMN_VALUES),
+                column_capacity: column_capacity(settings.features.len()),
             },
         }
     }

@@ -2,7 +2,8 @@
 //! object is not an error: it is counted and kept as a [`crate::Malformed`]
 //! example, so one bad line never fails an object. Errors are for things the
 //! caller must act on: a stored partial profile or batch that does not
-//! decode, and profiles that cannot be merged.
+//! decode, profiles that cannot be merged, and a training CSV whose header
+//! does not name the features.
 
 /// `[model.monitor]` settings are checked with the policy, by `trigger-decision`.
 pub use trigger_decision::error::SettingsError;
@@ -51,4 +52,18 @@ pub enum WindowError {
         counted: u64,
         present: u64,
     },
+}
+
+/// A training CSV that cannot give a baseline: its header does not name the
+/// model's features. (A bad row is not an error: it is counted and skipped.)
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TrainingError {
+    #[error("the CSV is empty; a training CSV starts with a header row naming its columns")]
+    NoHeader,
+    #[error("the CSV's header is longer than 24 MiB; is this a CSV file?")]
+    HeaderTooLong,
+    #[error("the CSV has no column {feature:?}, a feature in [model.monitor] features; its header is {header:?} (the first row must name the columns)")]
+    MissingColumn { feature: String, header: String },
+    #[error("the CSV names column {feature:?} twice; rename one so that the feature's column is clear")]
+    DuplicateColumn { feature: String },
 }

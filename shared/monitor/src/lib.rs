@@ -12,6 +12,8 @@
 //! - [`CaptureReader`]: one capture object, streamed, into a partial
 //!   [`Profile`] and bounded [`PredictionBatch`]es (one shard each).
 //! - [`LabelReader`]: one ground-truth object into [`LabelBatch`]es.
+//! - [`TrainingReader`]: a training set's CSV into a [`Profile`], for a
+//!   baseline made by the same profiler.
 //! - [`Profile::merge`]: the window's partial profiles into one.
 //! - [`Statistics::of`]: a profile as `statistics.json`; at a window's close,
 //!   [`statistics_from_stored`] gives the same from the stored partials in
@@ -38,10 +40,11 @@ pub mod settings;
 pub mod sketch;
 pub mod statistics;
 mod stored;
+pub mod training;
 pub mod window;
 
 pub use capture::{CaptureReader, CaptureSummary};
-pub use error::{FormatError, MergeError, SettingsError, WindowError};
+pub use error::{FormatError, MergeError, SettingsError, TrainingError, WindowError};
 pub use groundtruth::{LabelReader, LabelSummary};
 pub use join::{
     join, shard_of, JoinOutcome, Label, LabelAudit, LabelBatch, Outcome, Prediction, PredictionBatch,
@@ -54,4 +57,5 @@ pub use quality::{QualityAccumulator, QualityReport};
 pub use settings::{Feature, FeatureKind, MonitorSection, MonitorSettings, PredictionField, Problem};
 pub use statistics::Statistics;
 pub use stored::FORMAT_VERSION;
+pub use training::{TrainingReader, TrainingSummary};
 pub use window::{statistics_from_stored, WindowCounts, WindowStatistics};
