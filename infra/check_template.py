@@ -6,7 +6,9 @@
 - The trigger functions' roles touch S3 only under the ledger prefix (read and
   write) and the monitoring-report prefix (read only): every object ARN they
   name lies under one of the two, and every ListBucket is limited by an
-  s3:prefix condition to one of the two. The one exception is the policy
+  s3:prefix condition to one of the two. The monitor function also reads the
+  capture and ground-truth prefixes, and alone may write under the reports
+  prefix (its statistics.json and quality.json). The one exception is the policy
   object (RetrainPolicyUri), which they may only GetObject, on exactly the
   object ARN derived from that parameter, without a wildcard. SageMaker they use only through
   StartPipelineExecution, ListPipelineExecutions and DescribePipeline on
@@ -37,7 +39,13 @@ READ_ONLY_VERBS = ("Describe", "Get", "List", "BatchGet", "Search")
 FUNCTION_S3_PREFIXES = {
     "ledger/": {"s3:GetObject", "s3:PutObject", "s3:ListBucket"},
     "${MonitoringReportsPrefix}": {"s3:GetObject", "s3:ListBucket"},
+    "${CapturePrefix}": {"s3:GetObject", "s3:ListBucket"},
+    "${GroundTruthPrefix}": {"s3:GetObject", "s3:ListBucket"},
 }
+# The one role that may also write under a read-only prefix: the monitor
+# function writes each window's statistics.json and quality.json beside the
+# reports the drift function reads.
+ROLE_S3_WRITES = {"MonitorTriggerRole": {"${MonitoringReportsPrefix}": {"s3:PutObject"}}}
 # The policy object (RetrainPolicyUri=s3://bucket/key): exactly one object, read
 # only. Its ARN must be this !Sub template, with RetrainPolicyObject taken from
 # the URI by POLICY_OBJECT_FROM_URI; the parameter's AllowedPattern keeps "*"
@@ -46,7 +54,7 @@ POLICY_OBJECT_ARN = "arn:${AWS::Partition}:s3:::${RetrainPolicyObject}"
 POLICY_OBJECT_FROM_URI = {"Fn::Select": [1, {"Fn::Split": ["s3://", {"Ref": "RetrainPolicyUri"}]}]}
 POLICY_OBJECT_ACTIONS = {"s3:GetObject"}
 # Every trigger function of the workspace, by its cargo binary (BuildProperties.Binary).
-TRIGGER_BINARIES = {"alarm-trigger", "sns-trigger", "schedule-trigger", "drift-trigger", "manual-trigger"}
+TRIGGER_BINARIES = {"alarm-trigger", "sns-trigger", "schedule-trigger", "drift-trigger", "manual-trigger", "monitor-trigger"}
 FUNCTION_SAGEMAKER_ACTIONS = {
     "sagemaker:StartPipelineExecution",
     "sagemaker:ListPipelineExecutions",
@@ -88,7 +96,7 @@ def is_policy_object(target):
     return template == POLICY_OBJECT_ARN and (variables or {}).get("RetrainPolicyObject") == POLICY_OBJECT_FROM_URI
 
 
-def s3_scope_problem(action, targets, condition):
+def s3_scope_problem(action, targets, condition, roles=()):
     """Why a function's S3 statement is not limited to FUNCTION_S3_PREFIXES, or None.
 
     Object actions must name object ARNs under an allowed prefix. ListBucket
@@ -115,7 +123,10 @@ def s3_scope_problem(action, targets, condition):
     for scope, prefixes in under:
         if not prefixes:
             return f"reaches {scope}, outside {tuple(FUNCTION_S3_PREFIXES)}"
-        if not any(action in FUNCTION_S3_PREFIXES[prefix] for prefix in prefixes):
+        allowed = lambda prefix: FUNCTION_S3_PREFIXES[prefix] | set().union(
+            *(ROLE_S3_WRITES.get(role, {}).get(prefix, set()) for role in roles)
+        )
+        if not any(action in allowed(prefix) for prefix in prefixes):
             return f"is not allowed under {prefixes[0]} (only {sorted(FUNCTION_S3_PREFIXES[prefixes[0]])})"
     return None
 
@@ -171,7 +182,7 @@ def check_iam(resources):
                 continue
             for action in actions:
                 if action.startswith("s3:"):
-                    problem = s3_scope_problem(action, targets, statement.get("Condition"))
+                    problem = s3_scope_problem(action, targets, statement.get("Condition"), roles)
                     if problem:
                         problems.append(f"{where}: {action} for a trigger function {problem}")
                 if action.startswith("sagemaker:"):

@@ -12,7 +12,7 @@
 # policy object of RetrainPolicyUri, their SageMaker access scoped to pipeline
 # ARNs, a dead-letter queue or on-failure destination on every asynchronous
 # path, an alarm on every queue, an InvalidEvent metric filter on every
-# function's log group, all five trigger functions deployed, and AWS_IAM auth
+# function's log group, all six trigger functions deployed, and AWS_IAM auth
 # on any function URL.
 #
 # The pipeline checks need only python3 and its standard library:

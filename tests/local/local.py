@@ -35,6 +35,9 @@ from pathlib import Path
 
 import boto3
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import monitor_story  # noqa: E402  (the folder is not a package)
+
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "events"
 HERE = Path(__file__).resolve().parent
@@ -387,6 +390,21 @@ def demo(stack):
     return failures
 
 
+def no_model_monitor():
+    """The second story, on a stack of its own: monitoring from Data Capture, without Model Monitor."""
+    print("\nNo Model Monitor: Data Capture -> partial profiles -> window close -> mae and statistics.json "
+          "-> drift-trigger; then the alarm on that mae")
+    alarm = freshen([fixture("example-cloudwatch-alarm-metric.json")])[0]
+    # The alarm watches the monitor function's own mae, not Model Monitor's.
+    alarm["alarmData"]["configuration"]["description"] = "Housing-price model MAE above 15,000 (monitor-trigger)"
+    alarm["alarmData"]["configuration"]["metrics"][0]["metricStat"]["metric"].update(
+        namespace="RetrainTriggers/ModelQuality", dimensions={"Model": "housing-price", "Endpoint": "housing-price-prod"})
+    with LocalStack(HERE / "monitor-policy.toml") as stack:
+        rows, failures = monitor_story.run(stack, alarm)
+    print_table(["step", "function", "outcome", "what"], rows)
+    return failures
+
+
 def manual_request(request_id):
     """An on-demand request that skips the cooldown; the budget (2/7d) still applies."""
     return {"model": "housing-price", "reason": "regulator asked for a retrain on the Q4 data",
@@ -676,6 +694,8 @@ def main():
     policy = HERE / ("policy.toml" if mode == "demo" else "fixtures-policy.toml")
     with LocalStack(policy) as stack:
         failures = demo(stack) if mode == "demo" else fixtures(stack)
+    if mode == "demo":
+        failures += no_model_monitor()
     print(f"\n{mode}: {'all answers as expected' if failures == 0 else f'{failures} unexpected answer(s)'}")
     sys.exit(1 if failures else 0)
 

@@ -139,3 +139,21 @@ class MakeInvokeTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class NoModelMonitorStoryTest(unittest.TestCase):
+    """The story's synthetic captures: normal hours below the alarm's 15,000, drifted hours above."""
+
+    def test_the_mae_crosses_the_threshold_when_sqft_drifts(self):
+        import monitor_story
+        normal = [monitor_story.expected_mae(hour) for hour in range(monitor_story.DRIFT_FROM_HOUR)]
+        drifted = [monitor_story.expected_mae(hour) for hour in range(monitor_story.DRIFT_FROM_HOUR, monitor_story.HOURS)]
+        self.assertTrue(all(mae < 15_000 for mae in normal), normal)
+        self.assertTrue(all(mae > 15_000 for mae in drifted), drifted)
+
+    def test_the_emitted_record_is_found_in_a_log_line(self):
+        import monitor_story
+        log = ('noise\n[monitor-trigger] {"_aws": {}, "mae": 9123.5, "window_start": "2026-12-02T01:00:00.000Z", '
+               '"message": "model quality of a closed window"}\n')
+        self.assertEqual(monitor_story.quality_line(log, "2026-12-02T01")["mae"], 9123.5)
+        self.assertIsNone(monitor_story.quality_line(log, "2026-12-02T02"))

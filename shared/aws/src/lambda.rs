@@ -7,7 +7,8 @@ use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::error::credentials_failure;
 use crate::ledger::S3Ledger;
-use crate::location::S3Object;
+use crate::location::{S3Location, S3Object};
+use crate::objects::S3Objects;
 use crate::policy_source::{S3Policy, POLICY_CHECK_INTERVAL};
 use crate::reports::S3Reports;
 use crate::store::SageMakerStore;
@@ -202,11 +203,21 @@ pub async fn live_trigger_with_s3_policy(
 /// Builds the trigger the environment describes; the policy from S3 when
 /// `RETRAIN_POLICY_URI` is set. Also used by the `retrain` CLI.
 pub async fn trigger_from_env() -> Result<Trigger, TriggerError> {
+    let sdk = load_sdk_config().await;
+    let (policy, config) = policy_from_env(&sdk).await?;
+    Ok(live_trigger_with(policy, &config, &sdk))
+}
+
+/// The policy in force and the rest of the configuration, from the
+/// environment: the policy inline or in a file (`RETRAIN_POLICY`,
+/// `RETRAIN_POLICY_FILE`), or in S3 (`RETRAIN_POLICY_URI`), re-read when it changes.
+pub async fn policy_from_env(sdk: &SdkConfig) -> Result<(Arc<dyn PolicySource>, Config), TriggerError> {
     let lookup = |name: &str| std::env::var(name).ok();
     let set = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
     let Some(uri) = set("RETRAIN_POLICY_URI") else {
         let config = Config::from_lookup(lookup)?;
-        return Ok(live_trigger(config, &load_checked_sdk_config().await?));
+        check_sdk_config(sdk).await?;
+        return Ok((Arc::new(FixedPolicy::new(config.policy.clone())), config));
     };
     if set("RETRAIN_POLICY").is_some() || set("RETRAIN_POLICY_FILE").is_some() {
         return Err(TriggerError::Config(
@@ -218,16 +229,68 @@ pub async fn trigger_from_env() -> Result<Trigger, TriggerError> {
             "RETRAIN_POLICY_URI={uri} is not an S3 object URI; use s3://bucket/key"
         ))
     })?;
-    let sdk = load_checked_sdk_config().await?;
-    live_trigger_with_s3_policy(object, lookup, &sdk, POLICY_CHECK_INTERVAL).await
+    check_sdk_config(sdk).await?;
+    let policy = S3Policy::load(s3_client(sdk), object, POLICY_CHECK_INTERVAL).await?;
+    let config = Config::with_policy(policy.current().as_ref().clone(), lookup)?;
+    Ok((Arc::new(policy), config))
+}
+
+/// What the monitor function works through: the policy, S3, the ledger
+/// location its partial profiles and batches go under, and the CloudWatch
+/// namespace of its model-quality metrics.
+#[derive(Debug, Clone)]
+pub struct MonitorParts {
+    pub policy: Arc<dyn PolicySource>,
+    pub objects: S3Objects,
+    pub ledger: S3Location,
+    pub namespace: String,
+}
+
+/// The namespace of the model-quality metrics when `RETRAIN_QUALITY_NAMESPACE` is not set.
+pub const DEFAULT_QUALITY_NAMESPACE: &str = "RetrainTriggers/ModelQuality";
+
+/// `RETRAIN_QUALITY_NAMESPACE`, checked: CloudWatch reserves namespaces beginning with `AWS/`.
+pub fn quality_namespace(lookup: impl Fn(&str) -> Option<String>) -> Result<String, TriggerError> {
+    let namespace = lookup("RETRAIN_QUALITY_NAMESPACE")
+        .map(|value| value.trim().to_string())
+        .filter(|value| !value.is_empty())
+        .unwrap_or_else(|| DEFAULT_QUALITY_NAMESPACE.to_string());
+    if namespace.to_ascii_uppercase().starts_with("AWS/") || namespace.len() > 255 {
+        return Err(TriggerError::Config(format!(
+            "RETRAIN_QUALITY_NAMESPACE={namespace} is not a namespace of your own: CloudWatch reserves \
+             \"AWS/\" and allows 255 characters; use e.g. {DEFAULT_QUALITY_NAMESPACE}"
+        )));
+    }
+    Ok(namespace)
+}
+
+/// The monitor function's parts, from the environment, with `sdk`'s clients.
+pub async fn monitor_parts(sdk: &SdkConfig) -> Result<MonitorParts, TriggerError> {
+    let (policy, config) = policy_from_env(sdk).await?;
+    Ok(MonitorParts {
+        policy,
+        objects: S3Objects::new(s3_client(sdk)),
+        ledger: config.ledger,
+        namespace: quality_namespace(|name| std::env::var(name).ok())?,
+    })
+}
+
+/// Cold start of the monitor function, reported like `init_from_env`'s.
+pub async fn init_monitor_from_env() -> Result<MonitorParts, lambda_runtime::Error> {
+    reported(monitor_parts(&load_sdk_config().await).await).await
 }
 
 /// Cold start: configuration from the environment, then SDK clients. A bad
 /// configuration is reported to the Runtime API as an init error, so Lambda
 /// shows the message instead of a bare exit code, and the process exits.
 pub async fn init_from_env() -> Result<Trigger, lambda_runtime::Error> {
-    match trigger_from_env().await {
-        Ok(trigger) => Ok(trigger),
+    reported(trigger_from_env().await).await
+}
+
+/// A cold start's result; a failure logged and reported to the Runtime API.
+async fn reported<T>(result: Result<T, TriggerError>) -> Result<T, lambda_runtime::Error> {
+    match result {
+        Ok(parts) => Ok(parts),
         Err(error) => {
             log_failure(&error);
             report_init_error(&error).await;

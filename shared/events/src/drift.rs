@@ -14,6 +14,7 @@
 use crate::error::EventError;
 use crate::field::{describe, Object};
 use crate::limits::check_event_size;
+use crate::object::{self, CreatedObject};
 use crate::timestamp;
 use serde_json::Value;
 use trigger_decision::{Path, Reason, Timestamp};
@@ -55,7 +56,7 @@ pub enum DriftInput {
 }
 
 pub const PROCESSING_JOB_DETAIL_TYPE: &str = "SageMaker Processing Job State Change";
-pub const OBJECT_CREATED_DETAIL_TYPE: &str = "Object Created";
+pub use crate::object::OBJECT_CREATED_DETAIL_TYPE;
 const STATISTICS_FILE: &str = "statistics.json";
 
 const ACCEPTED: &str = "an EventBridge \"SageMaker Processing Job State Change\" event, an S3 \"Object Created\" \
@@ -70,23 +71,12 @@ pub fn decode(event: &Value) -> Result<Vec<DriftInput>, EventError> {
     };
     match root.str("detail-type") {
         Some(PROCESSING_JOB_DETAIL_TYPE) => return processing_job(&root).map(|input| vec![input]),
-        Some(OBJECT_CREATED_DETAIL_TYPE) => return object_created_eventbridge(&root).map(|input| vec![input]),
+        Some(OBJECT_CREATED_DETAIL_TYPE) => return objects_created(event),
         Some(_) => return Err(unrecognised(root.describe())),
         None => {}
     }
-    if let Some(records) = root.array("Records") {
-        if records.is_empty() {
-            return Err(EventError::WrongType {
-                field: "Records".to_string(),
-                expected: "at least one S3 record",
-                found: "an empty array".to_string(),
-            });
-        }
-        return records
-            .iter()
-            .enumerate()
-            .map(|(index, record)| s3_record(record, &format!("Records[{index}]")))
-            .collect();
+    if root.array("Records").is_some() {
+        return objects_created(event);
     }
     if root.get("current").is_some() || root.get("baseline").is_some() {
         return direct(&root).map(|request| vec![DriftInput::Report(request)]);
@@ -168,53 +158,23 @@ fn processing_job(root: &Object<'_>) -> Result<DriftInput, EventError> {
     }))
 }
 
-fn object_created_eventbridge(root: &Object<'_>) -> Result<DriftInput, EventError> {
-    let detail = root.required_object("detail", "an S3 Object Created event carries the object in `detail`")?;
-    let bucket = detail.required_object("bucket", "the object's bucket is needed")?;
-    let object = detail.required_object("object", "the object's key is needed")?;
-    report_object(
-        bucket.required_str("name", "the bucket name is needed")?,
-        object.required_str("key", "the object key is needed")?,
-        root.get("time").and_then(timestamp::from_json),
-        Path::EventBridge,
-    )
+/// Each created object, through the S3 object decoder the monitor function shares.
+fn objects_created(event: &Value) -> Result<Vec<DriftInput>, EventError> {
+    Ok(object::decode(event)?.into_iter().map(report_object).collect())
 }
 
-fn s3_record(record: &Value, path: &str) -> Result<DriftInput, EventError> {
-    let record = Object::new(record, path).ok_or_else(|| EventError::WrongType {
-        field: path.to_string(),
-        expected: "an S3 event record",
-        found: describe(record),
-    })?;
-    let s3 = record.required_object("s3", "an S3 event record carries the bucket and object in `s3`")?;
-    let bucket = s3.required_object("bucket", "the object's bucket is needed")?;
-    let object = s3.required_object("object", "the object's key is needed")?;
-    // S3 notifications URL-encode keys (a space arrives as `+`).
-    let key = decode_key(object.required_str("key", "the object key is needed")?);
-    report_object(
-        bucket.required_str("name", "the bucket name is needed")?,
-        &key,
-        record.get("eventTime").and_then(timestamp::from_json),
-        Path::S3,
-    )
-}
-
-fn report_object(
-    bucket: &str,
-    key: &str,
-    observed_at: Option<Timestamp>,
-    path: Path,
-) -> Result<DriftInput, EventError> {
-    let uri = format!("s3://{bucket}/{key}");
-    if !key.ends_with(STATISTICS_FILE) {
-        return Ok(DriftInput::NotAReport {
+fn report_object(object: CreatedObject) -> DriftInput {
+    let uri = object.uri();
+    let (observed_at, path) = (object.created_at, object.path);
+    if !object.key.ends_with(STATISTICS_FILE) {
+        return DriftInput::NotAReport {
             reason: Reason::NotStatistics,
             detail: format!("{uri} is not a {STATISTICS_FILE}; only statistics are compared."),
             input: uri,
             path,
-        });
+        };
     }
-    Ok(DriftInput::Report(DriftRequest {
+    DriftInput::Report(DriftRequest {
         model: None,
         report_id: uri.clone(),
         current: uri,
@@ -222,7 +182,7 @@ fn report_object(
         constraints: None,
         observed_at,
         path,
-    }))
+    })
 }
 
 fn direct(root: &Object<'_>) -> Result<DriftRequest, EventError> {
@@ -266,41 +226,6 @@ fn check_s3_uri(field: &str, uri: &str) -> Result<(), EventError> {
             found: crate::field::quote(uri),
         })
     }
-}
-
-/// Undoes the form encoding S3 notifications apply to keys (`+` for a space, `%XX` for a byte).
-fn decode_key(key: &str) -> String {
-    fn hex(byte: u8) -> Option<u8> {
-        (byte as char).to_digit(16).and_then(|digit| u8::try_from(digit).ok())
-    }
-    let bytes = key.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while let Some(&byte) = bytes.get(index) {
-        let escaped = match (
-            byte,
-            bytes.get(index + 1).copied().and_then(hex),
-            bytes.get(index + 2).copied().and_then(hex),
-        ) {
-            (b'%', Some(high), Some(low)) => Some(high * 16 + low),
-            _ => None,
-        };
-        match (byte, escaped) {
-            (_, Some(value)) => {
-                decoded.push(value);
-                index += 3;
-            }
-            (b'+', None) => {
-                decoded.push(b' ');
-                index += 1;
-            }
-            (other, None) => {
-                decoded.push(other);
-                index += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&decoded).into_owned()
 }
 
 #[cfg(test)]
@@ -419,11 +344,5 @@ mod tests {
         let mut no_output = fixture("example-sagemaker-processing-job-completed.json");
         no_output["detail"]["ProcessingOutputConfig"] = Value::Null;
         check(no_output, "S3Output.S3Uri");
-    }
-
-    #[test]
-    fn notification_keys_are_url_decoded() {
-        assert_eq!(decode_key("a+b%2Fc%3D%zz%"), "a b/c=%zz%");
-        assert_eq!(decode_key("ünïcode%C3%A9"), "ünïcodeé");
     }
 }

@@ -12,7 +12,11 @@
 //! - `schedule::decode`: an EventBridge scheduled-rule event, or an
 //!   EventBridge Scheduler input;
 //! - `manual::decode`: a person's retraining request, invoked directly or
-//!   through a Lambda function URL (the requester then comes from IAM).
+//!   through a Lambda function URL (the requester then comes from IAM);
+//! - `monitor_event::decode`: the monitor function's inputs, a capture or
+//!   ground-truth object created, or a window close;
+//! - `object::decode`: an S3 "Object Created" in either envelope, shared by
+//!   the drift and monitor decoders.
 //!
 //! Decoding is lenient where AWS payloads vary (nulls, absent optional fields,
 //! numbers sent as strings, unknown extra fields, `reasonData` that is missing
@@ -30,6 +34,8 @@ mod field;
 pub mod limits;
 pub mod manual;
 pub mod monitor;
+pub mod monitor_event;
+pub mod object;
 pub mod schedule;
 pub mod sns;
 pub mod timestamp;

@@ -215,3 +215,78 @@ pub fn join<'a>(
     outcome.unmatched_labels = by_key.values().filter(|(_, taken)| !taken).count() as u64;
     outcome
 }
+
+/// The labels of one slot being judged: each is settled by the first
+/// prediction with its key that it is shown, and what is never settled is
+/// unmatched. Memory is one key per label of the slot (one shard at a time).
+#[derive(Debug, Default)]
+pub struct LabelAudit {
+    pending: std::collections::HashSet<String>,
+}
+
+impl LabelAudit {
+    /// The distinct keys of these labels, all pending.
+    pub fn new<'a>(labels: impl IntoIterator<Item = &'a LabelBatch>) -> LabelAudit {
+        LabelAudit {
+            pending: labels
+                .into_iter()
+                .flat_map(|batch| &batch.labels)
+                .map(|label| label.key.clone())
+                .collect(),
+        }
+    }
+
+    /// Settles every pending label a prediction of the batch names; returns how many.
+    pub fn settle(&mut self, predictions: &PredictionBatch) -> u64 {
+        let mut settled = 0;
+        for prediction in &predictions.predictions {
+            if self.pending.remove(&prediction.key) {
+                settled += 1;
+            }
+        }
+        settled
+    }
+
+    /// Labels still pending.
+    pub fn pending(&self) -> u64 {
+        self.pending.len() as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn label(key: &str) -> Label {
+        Label {
+            key: key.to_string(),
+            value: Outcome::Number(1.0),
+        }
+    }
+
+    fn predictions(keys: &[&str]) -> PredictionBatch {
+        PredictionBatch {
+            shard: 0,
+            predictions: keys
+                .iter()
+                .map(|key| Prediction {
+                    key: key.to_string(),
+                    value: Outcome::Number(1.0),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn an_audit_settles_each_label_once_and_keeps_the_rest() {
+        let labels = LabelBatch {
+            shard: 0,
+            labels: vec![label("a"), label("b"), label("b"), label("c")],
+        };
+        let mut audit = LabelAudit::new([&labels]);
+        assert_eq!(audit.pending(), 3, "one key labelled twice is one label to settle");
+        assert_eq!(audit.settle(&predictions(&["a", "x", "a"])), 1);
+        assert_eq!(audit.settle(&predictions(&["b"])), 1);
+        assert_eq!(audit.pending(), 1);
+    }
+}

@@ -27,6 +27,7 @@ mod exact_sum;
 pub mod groundtruth;
 pub mod join;
 mod kll_blocks;
+pub mod layout;
 mod lines;
 pub mod malformed;
 mod outcome;
@@ -46,8 +47,8 @@ pub use capture::{CaptureReader, CaptureSummary};
 pub use error::{FormatError, MergeError, SettingsError, TrainingError, WindowError};
 pub use groundtruth::{LabelReader, LabelSummary};
 pub use join::{
-    join, shard_of, JoinOutcome, Label, LabelBatch, Outcome, Prediction, PredictionBatch, DEFAULT_BATCH_CAPACITY,
-    JOIN_SHARDS,
+    join, shard_of, JoinOutcome, Label, LabelAudit, LabelBatch, Outcome, Prediction, PredictionBatch,
+    DEFAULT_BATCH_CAPACITY, JOIN_SHARDS,
 };
 pub use lines::MAX_LINE_BYTES;
 pub use malformed::{Malformed, MalformedLog, MalformedReason, MAX_MALFORMED_EXAMPLES};
