@@ -2,6 +2,15 @@
 //! arguments: `policy check` (validate a policy file and show every model's
 //! effective policy with the defaults applied, or the error at its line) and
 //! `decisions` (a table of a model's audit records read from the ledger).
+//! `backtest` replays a policy over metric history through the real engine
+//! (with `cloudwatch` fetching values and `drift_reports` reading reports
+//! from disk), and `synthetic` writes the demo's inputs.
+
+pub mod backtest;
+pub mod cloudwatch;
+pub mod drift_reports;
+pub mod error;
+pub mod synthetic;
 
 use trigger_decision::{ModelPolicy, Policy, PolicyError, ScheduleMode, Span};
 use trigger_engine::audit::SeenExecution;

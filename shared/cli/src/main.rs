@@ -10,7 +10,7 @@ use trigger_aws::audit::{find_records, list_records};
 use trigger_aws::lambda::{load_sdk_config, s3_client, trigger_from_env};
 use trigger_aws::{now, S3Location};
 
-/// Check retraining policies and read the decisions the triggers recorded.
+/// Check retraining policies, read the decisions the triggers recorded, and backtest a policy.
 #[derive(Debug, Parser)]
 #[command(name = "retrain")]
 struct Cli {
@@ -33,6 +33,15 @@ enum Command {
     /// Ask for a retrain through manual-trigger's code path, as the caller's IAM identity;
     /// needs RETRAIN_POLICY (or _FILE or _URI) and RETRAIN_LEDGER.
     Start(StartArgs),
+    /// Replay a policy over metric history through the decision engine: how many
+    /// retrains it would have started, and how long each model stayed in breach first.
+    Backtest(Box<retrain_cli::backtest::BacktestArgs>),
+    /// Write the demo's backtest inputs (90 days of synthetic MAE and its alarm) to a folder.
+    #[command(hide = true)]
+    Synthetic {
+        #[arg(value_name = "DIR")]
+        folder: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -100,6 +109,8 @@ fn main() -> ExitCode {
         Command::Decisions(args) => decisions(&args, cli.quiet),
         Command::Explain(args) => explain(&args, cli.quiet),
         Command::Start(args) => start(args),
+        Command::Backtest(args) => backtest(&args, cli.quiet),
+        Command::Synthetic { folder } => retrain_cli::synthetic::write(&folder).map_err(anyhow::Error::from),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -174,6 +185,10 @@ fn explain(args: &ExplainArgs, quiet: bool) -> Result<()> {
         print!("{}", texts.join("\n"));
         Ok(())
     })
+}
+
+fn backtest(args: &retrain_cli::backtest::BacktestArgs, quiet: bool) -> Result<()> {
+    Ok(runtime()?.block_on(retrain_cli::backtest::run(args, quiet))?)
 }
 
 fn start(args: StartArgs) -> Result<()> {
