@@ -35,8 +35,8 @@ pub struct BacktestArgs {
     /// alarm period (RFC 3339 times; a missing row is missing data). Repeat per alarm.
     #[arg(long = "series", value_name = "ALARM=FILE")]
     pub series: Vec<String>,
-    /// Fetch each bound alarm's values with CloudWatch GetMetricData instead,
-    /// at the finest period CloudWatch still keeps back to --start.
+    /// Fetch each bound alarm's values with CloudWatch GetMetricData instead, at
+    /// the alarm's period, which must be one CloudWatch still keeps back to --start.
     #[arg(long, conflicts_with = "series", requires_all = ["start", "end"])]
     pub from_cloudwatch: bool,
     /// Where the replay starts (RFC 3339); default: where the first series starts.
@@ -48,8 +48,8 @@ pub struct BacktestArgs {
     /// A schedule's EventBridge expression, `rate(...)` or six-field `cron(...)`. Repeat per schedule.
     #[arg(long = "schedule", value_name = "NAME=EXPRESSION")]
     pub schedules: Vec<String>,
-    /// A folder of Model Monitor reports, `<time>/statistics.json` (RFC 3339
-    /// folder names), with the baseline in `baseline/statistics.json`.
+    /// A folder of Model Monitor reports: `<model>/<RFC 3339 time>/statistics.json`
+    /// per report, and `<model>/baseline/statistics.json` (and constraints.json).
     #[arg(long, value_name = "DIR")]
     pub drift_reports: Option<PathBuf>,
     /// How long a started execution stays Executing in the replay.

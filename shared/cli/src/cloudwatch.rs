@@ -181,7 +181,8 @@ fn math_query(
         .id(id)
         .return_data(query["ReturnData"].as_bool().unwrap_or(true));
     if let Some(expression) = query["Expression"].as_str() {
-        builder = builder.expression(expression).period(seconds);
+        // An expression's period is that of the metrics it reads.
+        builder = builder.expression(expression);
     } else {
         let stat = &query["MetricStat"];
         let name = stat["Stat"]
@@ -233,4 +234,80 @@ fn field_error(file: &str, alarm: &AlarmDefinition, field: &str, problem: &str) 
         field: field.to_string(),
         problem: format!("{problem}; GetMetricData needs it to fetch the alarm's values"),
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use trigger_backtest::parse_alarms;
+
+    const ALARMS: &str = include_str!("../../backtest/tests/fixtures/describe-alarms.json");
+
+    fn queries_of(name: &str) -> Vec<MetricDataQuery> {
+        let set = parse_alarms(ALARMS, "alarms.json").unwrap();
+        let document: Value = serde_json::from_str(ALARMS).unwrap();
+        queries(&document, set.alarm(name).unwrap(), "alarms.json").unwrap()
+    }
+
+    #[test]
+    fn a_metric_alarm_is_one_query_of_its_metric_statistic_and_period() {
+        let [query] = &queries_of("housing-price-mae-high")[..] else {
+            panic!("expected one query")
+        };
+        let stat = query.metric_stat().unwrap();
+        let metric = stat.metric().unwrap();
+        assert_eq!(
+            (metric.namespace(), metric.metric_name(), stat.stat(), stat.period()),
+            (
+                Some("aws/sagemaker/Endpoints/model-metrics"),
+                Some("mae"),
+                Some("Average"),
+                Some(300)
+            )
+        );
+        let dimensions: Vec<_> = metric
+            .dimensions()
+            .iter()
+            .map(|dimension| (dimension.name().unwrap(), dimension.value().unwrap()))
+            .collect();
+        assert_eq!(
+            dimensions,
+            [
+                ("Endpoint", "housing-price"),
+                ("MonitoringSchedule", "housing-price-quality")
+            ]
+        );
+        assert_eq!(query.return_data(), Some(true));
+    }
+
+    #[test]
+    fn a_metric_math_alarm_keeps_its_queries_and_which_one_returns() {
+        let queries = queries_of("churn-auc-low");
+        let shapes: Vec<_> = queries
+            .iter()
+            .map(|query| (query.id().unwrap(), query.expression(), query.return_data()))
+            .collect();
+        assert_eq!(
+            shapes,
+            [
+                ("auc", None, Some(false)),
+                ("auc_smoothed", Some("RUNNING_SUM(auc) / 2"), Some(true))
+            ]
+        );
+        assert_eq!(queries[0].metric_stat().unwrap().period(), Some(3600));
+    }
+
+    #[test]
+    fn a_metric_alarm_without_a_statistic_names_the_field() {
+        let text = ALARMS.replace("\"Statistic\": \"Average\",", "");
+        let set = parse_alarms(&text, "alarms.json").unwrap();
+        let document: Value = serde_json::from_str(&text).unwrap();
+        let error = queries(&document, set.alarm("housing-price-mae-high").unwrap(), "alarms.json").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "alarms.json: `Statistic` of alarm \"housing-price-mae-high\": is missing (nor is there an ExtendedStatistic); \
+             GetMetricData needs it to fetch the alarm's values"
+        );
+    }
 }
