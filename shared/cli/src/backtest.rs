@@ -48,10 +48,12 @@ pub struct BacktestArgs {
     /// A schedule's EventBridge expression, `rate(...)` or six-field `cron(...)`. Repeat per schedule.
     #[arg(long = "schedule", value_name = "NAME=EXPRESSION")]
     pub schedules: Vec<String>,
-    /// A folder of Model Monitor reports: `<model>/<RFC 3339 time>/statistics.json`
-    /// per report, and `<model>/baseline/statistics.json` (and constraints.json).
-    #[arg(long, value_name = "DIR")]
-    pub drift_reports: Option<PathBuf>,
+    /// Model Monitor reports: a folder with `<model>/<RFC 3339 time>/statistics.json`
+    /// per report and `<model>/baseline/statistics.json`; or an S3 prefix, every
+    /// `.../<yyyy>/<mm>/<dd>/<hh>/statistics.json` under it, routed and judged as the
+    /// drift function would (the policy's `drift.reports` and `drift.baseline`).
+    #[arg(long, value_name = "DIR|s3://bucket/prefix")]
+    pub drift_reports: Option<String>,
     /// How long a started execution stays Executing in the replay.
     #[arg(long, value_name = "DURATION", default_value = "2h")]
     pub run_duration: String,
@@ -180,8 +182,17 @@ pub async fn load(args: &BacktestArgs, now: Timestamp) -> Result<Loaded, Command
         Some(file) => parse_executions(&read(file)?, &file.display().to_string())?,
         None => Vec::new(),
     };
-    let drift_reports = match &args.drift_reports {
-        Some(folder) => drift_reports::load(folder, &policy).await?,
+    let drift_reports = match args.drift_reports.as_deref() {
+        Some(uri) if uri.starts_with("s3://") => {
+            let (reports, skipped) = drift_reports::load_s3(uri, &policy).await?;
+            if skipped > 0 {
+                notes.push(format!(
+                    "{uri}: {skipped} statistics.json object(s) with no <yyyy>/<mm>/<dd>/<hh> in their key (a baseline?) were not replayed"
+                ));
+            }
+            reports
+        }
+        Some(folder) => drift_reports::load(Path::new(folder), &policy).await?,
         None => Vec::new(),
     };
     Ok(Loaded {

@@ -451,3 +451,77 @@ fn executions_listed_before_the_replay_hold_the_pipeline_for_the_run_duration() 
     );
     std::fs::remove_dir_all(&folder).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_reports_under_an_s3_prefix_are_routed_and_judged_as_the_drift_function_does() -> Result<()> {
+    let moto = Moto::start()?;
+    let s3 = moto.s3().await;
+    // Where the fixture policy's [model.drift] looks: its `reports` prefix and `baseline`.
+    s3.create_bucket().bucket("monitoring-reports").send().await?;
+    let statistics = integration_tests::fixtures_dir().parent().unwrap().join("statistics");
+    for (from, key) in [
+        ("baseline-statistics.json", "housing-price/baseline/statistics.json"),
+        ("constraints.json", "housing-price/baseline/constraints.json"),
+        (
+            "current-severe.json",
+            "housing-price/endpoint/quality/2024/01/08/06/statistics.json",
+        ),
+        (
+            "current-no-drift.json",
+            "housing-price/endpoint/quality/2024/01/15/06/statistics.json",
+        ),
+    ] {
+        s3.put_object()
+            .bucket("monitoring-reports")
+            .key(key)
+            .body(std::fs::read(statistics.join(from))?.into())
+            .send()
+            .await?;
+    }
+    let folder = demo_folder("drift-s3");
+    let json_file = path(&folder, "out.json");
+    let series = format!("housing-price-mae-high={}", path(&folder, "housing-price-mae.csv"));
+    let output = retrain(
+        &[
+            "backtest",
+            "--policy",
+            &path(&folder, "policy.toml"),
+            "--alarms",
+            &path(&folder, "alarms.json"),
+            "--series",
+            &series,
+            "--schedule",
+            WEEKLY,
+            "--drift-reports",
+            "s3://monitoring-reports/housing-price/",
+            "--json",
+            &json_file,
+        ],
+        &[
+            ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ],
+    );
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    // The baseline is under the prefix too, but carries no hour: it is not a report.
+    assert!(stderr.contains("1 statistics.json object(s) with no"), "{stderr}");
+    let drift: Vec<_> = decisions(&json_file)
+        .into_iter()
+        .filter(|(_, trigger, _, _)| trigger == "drift")
+        .collect();
+    assert_eq!(drift.len(), 2, "{drift:?}");
+    assert_eq!(drift[0].0, "2024-01-08T06:00:00.000Z");
+    assert_eq!(drift[0].2, "started", "{drift:?}");
+    assert!(drift[0].3.starts_with("drift-"), "{drift:?}");
+    assert_eq!(
+        (drift[1].2.as_str(), drift[1].3.as_str()),
+        ("skipped", "no-drift"),
+        "{drift:?}"
+    );
+    std::fs::remove_dir_all(&folder)?;
+    Ok(())
+}
