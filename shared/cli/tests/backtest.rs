@@ -24,6 +24,17 @@ fn retrain(args: &[&str], env: &[(&str, &str)]) -> Output {
     command.output().unwrap()
 }
 
+/// What the binary needs to reach `moto` with the standard SDK configuration.
+fn moto_env(moto: &Moto) -> [(&'static str, &str); 5] {
+    [
+        ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ]
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -296,13 +307,7 @@ async fn from_cloudwatch_fetches_each_bound_alarm_with_get_metric_data() -> Resu
             .map_err(|error| anyhow::anyhow!("{}", aws_sdk_cloudwatch::error::DisplayErrorContext(&error)))?;
     }
     let time = |millis: i64| chrono::DateTime::from_timestamp_millis(millis).unwrap().to_rfc3339();
-    let env = [
-        ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-    ];
+    let env = moto_env(&moto);
     let json_file = path(&folder, "out.json");
     let output = retrain(
         &[
@@ -359,6 +364,24 @@ fn decisions(json_file: &str) -> Vec<(String, String, String, String)> {
         .collect()
 }
 
+/// The drift decisions of the two reports the drift tests replay: the severe
+/// one of 2024-01-08 starts, the one without drift of 2024-01-15 does not.
+fn assert_severe_then_no_drift(json_file: &str) {
+    let drift: Vec<_> = decisions(json_file)
+        .into_iter()
+        .filter(|(_, trigger, _, _)| trigger == "drift")
+        .collect();
+    assert_eq!(drift.len(), 2, "{drift:?}");
+    assert_eq!(drift[0].0, "2024-01-08T06:00:00.000Z");
+    assert_eq!(drift[0].2, "started", "{drift:?}");
+    assert!(drift[0].3.starts_with("drift-"), "{drift:?}");
+    assert_eq!(
+        (drift[1].2.as_str(), drift[1].3.as_str()),
+        ("skipped", "no-drift"),
+        "{drift:?}"
+    );
+}
+
 #[test]
 fn drift_reports_from_a_folder_are_replayed_through_the_drift_path() {
     let folder = demo_folder("drift");
@@ -380,19 +403,7 @@ fn drift_reports_from_a_folder_are_replayed_through_the_drift_path() {
         &["--drift-reports", &path(&folder, "reports"), "--json", &json_file],
     );
     assert!(output.status.success(), "{}", text(&output.stderr));
-    let drift: Vec<_> = decisions(&json_file)
-        .into_iter()
-        .filter(|(_, trigger, _, _)| trigger == "drift")
-        .collect();
-    assert_eq!(drift.len(), 2, "{drift:?}");
-    assert_eq!(drift[0].0, "2024-01-08T06:00:00.000Z");
-    assert_eq!(drift[0].2, "started", "{drift:?}");
-    assert!(drift[0].3.starts_with("drift-"), "{drift:?}");
-    assert_eq!(
-        (drift[1].2.as_str(), drift[1].3.as_str()),
-        ("skipped", "no-drift"),
-        "{drift:?}"
-    );
+    assert_severe_then_no_drift(&json_file);
 
     // A report folder not named by its time is refused, naming it.
     std::fs::create_dir_all(model.join("last-monday")).unwrap();
@@ -497,31 +508,13 @@ async fn drift_reports_under_an_s3_prefix_are_routed_and_judged_as_the_drift_fun
             "--json",
             &json_file,
         ],
-        &[
-            ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
-            ("AWS_ACCESS_KEY_ID", "testing"),
-            ("AWS_SECRET_ACCESS_KEY", "testing"),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-        ],
+        &moto_env(&moto),
     );
     let stderr = text(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     // The baseline is under the prefix too, but carries no hour: it is not a report.
     assert!(stderr.contains("1 statistics.json object(s) with no"), "{stderr}");
-    let drift: Vec<_> = decisions(&json_file)
-        .into_iter()
-        .filter(|(_, trigger, _, _)| trigger == "drift")
-        .collect();
-    assert_eq!(drift.len(), 2, "{drift:?}");
-    assert_eq!(drift[0].0, "2024-01-08T06:00:00.000Z");
-    assert_eq!(drift[0].2, "started", "{drift:?}");
-    assert!(drift[0].3.starts_with("drift-"), "{drift:?}");
-    assert_eq!(
-        (drift[1].2.as_str(), drift[1].3.as_str()),
-        ("skipped", "no-drift"),
-        "{drift:?}"
-    );
+    assert_severe_then_no_drift(&json_file);
     std::fs::remove_dir_all(&folder)?;
     Ok(())
 }
