@@ -256,9 +256,8 @@ fn bounds(
 ) -> Result<(Timestamp, Timestamp), CommandError> {
     let first = series.values().map(|series| series.start).min();
     let last = series.values().map(|series| series.time_of(series.values.len())).max();
-    let missing = |flag: &'static str| CommandError::Argument {
+    let missing = |flag: &'static str| CommandError::Missing {
         flag,
-        value: String::new(),
         problem: "is needed when no --series gives the range; give an RFC 3339 time like 2024-01-01T00:00:00Z"
             .to_string(),
     };

@@ -1,6 +1,6 @@
 //! The errors of the `retrain backtest` command and its helpers. Each says
 //! what was wrong and where (file, line, field or flag); the variant says
-//! whose fault it was: the input (`Read`, `Policy`, `Argument`, `Input`), AWS
+//! whose fault it was: the input (`Read`, `Policy`, `Argument`, `Missing`, `Input`), AWS
 //! (`Aws`, whose `TriggerError` says whether a retry may help) or the engine.
 
 use thiserror::Error;
@@ -34,6 +34,9 @@ pub enum CommandError {
         value: String,
         problem: String,
     },
+    /// A command-line argument is needed and missing.
+    #[error("{flag} {problem}")]
+    Missing { flag: &'static str, problem: String },
     /// An input file or the inputs together are invalid.
     #[error(transparent)]
     Input(#[from] BacktestError),
