@@ -1,20 +1,19 @@
-//! The backtest's own work at full size, for `benches/backtest.rs`: one year
-//! of 1-minute values for 50 alarms (26 million points), 50 models each
-//! bound to one alarm and a weekly schedule. The alarms are evaluated, their
-//! state changes and the schedule firings merged into the timeline, and the
-//! timeline replayed through an engine that only counts what it is handed,
-//! so the figure is the backtest crate's alone; the decision engine's cost
-//! per event comes on top.
+//! The backtest at full size, for `benches/backtest.rs`: one year of
+//! 1-minute values for 50 alarms (26 million points), 50 models each bound
+//! to one alarm and a weekly schedule, executions running 2 h. The alarms
+//! are evaluated, their state changes and the schedule firings merged into
+//! the timeline, and the timeline replayed through the real decision engine
+//! (`ReplayEngine`: `trigger_engine::Trigger` over its in-memory parts), as
+//! `retrain backtest` does; or through an engine that only counts what it is
+//! handed, which isolates the backtest crate's own share.
 
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
+use std::fmt::Write as _;
 use trigger_backtest::synthetic::mostly_quiet;
 use trigger_backtest::{
-    evaluate, parse_csv, replay, to_signal, AlarmDefinition, Comparison, Engine, EngineDecision, MetricSeries,
-    Schedule, Timeline, TreatMissingData,
+    block_on, evaluate, parse_csv, replay, to_signal, AlarmDefinition, Comparison, Engine, EngineDecision,
+    MetricSeries, ReplayEngine, Schedule, Timeline, TreatMissingData,
 };
-use trigger_decision::{Signal, Span, Timestamp};
+use trigger_decision::{Outcome, Policy, Signal, Span, Timestamp};
 
 pub const ALARMS: usize = 50;
 pub const DAYS: i64 = 365;
@@ -22,6 +21,8 @@ const PERIOD: Span = Span::from_secs(60);
 const THRESHOLD: f64 = 100.0;
 /// Incidents per alarm and year, each 30 minutes above the threshold.
 const BREACHES: usize = 24;
+/// How long a started execution runs in the replay.
+pub const RUN_DURATION: Span = Span::from_secs(2 * 3600);
 
 /// The alarms, their values and the weekly schedules, built once.
 #[derive(Debug)]
@@ -29,6 +30,8 @@ pub struct BacktestScenario {
     pub alarms: Vec<AlarmDefinition>,
     pub series: Vec<MetricSeries>,
     pub schedules: Vec<Schedule>,
+    /// One model per alarm, bound to it and to its weekly schedule.
+    pub policy: Policy,
     pub start: Timestamp,
     pub end: Timestamp,
 }
@@ -61,6 +64,7 @@ impl BacktestScenario {
             .collect::<Result<_, _>>()
             .map_err(|error| error.to_string())?;
         Ok(BacktestScenario {
+            policy: policy(alarms)?,
             alarms: definitions,
             series,
             schedules,
@@ -89,9 +93,23 @@ impl Engine for CountingEngine {
     }
 }
 
-/// Evaluates every alarm, merges the timeline and replays it; returns the
-/// number of events delivered.
-pub fn evaluate_and_replay(scenario: &BacktestScenario) -> Result<usize, String> {
+/// A policy of `models` models, model-N bound to model-N-mae-high and model-N-weekly,
+/// with a 12 h cooldown and `if-evidence` schedules.
+fn policy(models: usize) -> Result<Policy, String> {
+    let mut text = String::new();
+    for index in 0..models {
+        let _ = write!(
+            text,
+            "[[model]]\nname = \"model-{index}\"\npipeline = \"model-{index}-retrain\"\n\
+             alarms = [\"model-{index}-mae-high\"]\nschedules = [\"model-{index}-weekly\"]\n\
+             cooldown = \"12h\"\nschedule = \"if-evidence\"\n\n"
+        );
+    }
+    Policy::from_toml(&text).map_err(|error| error.to_string())
+}
+
+/// Evaluates every alarm and merges the state changes and schedule firings into the timeline.
+pub fn timeline(scenario: &BacktestScenario) -> Result<Timeline, String> {
     let mut changes = Vec::new();
     for (alarm, series) in scenario.alarms.iter().zip(&scenario.series) {
         let found = evaluate(alarm, series, scenario.end).map_err(|error| error.to_string())?;
@@ -102,11 +120,42 @@ pub fn evaluate_and_replay(scenario: &BacktestScenario) -> Result<usize, String>
         .iter()
         .flat_map(|schedule| schedule.ticks(scenario.start, scenario.end))
         .collect();
-    let timeline =
-        Timeline::merge(scenario.start, scenario.end, changes, ticks, Vec::new()).map_err(|error| error.to_string())?;
+    Timeline::merge(scenario.start, scenario.end, changes, ticks, Vec::new()).map_err(|error| error.to_string())
+}
+
+/// Evaluates every alarm, merges the timeline and replays it through an
+/// engine that only counts; returns the number of events delivered.
+pub fn evaluate_and_replay(scenario: &BacktestScenario) -> Result<usize, String> {
+    let timeline = timeline(scenario)?;
     let mut engine = CountingEngine::default();
-    run_ready(replay(&mut engine, &timeline))??;
+    block_on(replay(&mut engine, &timeline)).ok_or("the replay never finished")??;
     Ok(engine.delivered)
+}
+
+/// What a replay through the real engine decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Replayed {
+    pub decisions: usize,
+    pub starts: usize,
+}
+
+/// Evaluates every alarm, merges the timeline and replays it through the
+/// decision engine (`ReplayEngine`), as `retrain backtest` does. The engine's
+/// log lines are dropped, as the command drops them.
+pub fn evaluate_and_replay_with_engine(scenario: &BacktestScenario) -> Result<Replayed, String> {
+    trigger_engine::log_line::discard_log_lines();
+    let timeline = timeline(scenario)?;
+    let mut engine = ReplayEngine::new(&scenario.policy, scenario.start, RUN_DURATION, &[]);
+    let decided = block_on(replay(&mut engine, &timeline))
+        .ok_or("the replay never finished")?
+        .map_err(|error| error.to_string())?;
+    Ok(Replayed {
+        decisions: decided.len(),
+        starts: decided
+            .iter()
+            .filter(|decided| decided.outcome() == Outcome::Started)
+            .count(),
+    })
 }
 
 /// One alarm's year of values as `timestamp,value` CSV text, as a user would
@@ -128,15 +177,6 @@ pub fn parse_year_of_csv(text: &str) -> Result<usize, String> {
         .map_err(|error| error.to_string())
 }
 
-/// Polls a future that never waits, as the counting engine's never do.
-fn run_ready<F: Future>(future: F) -> Result<F::Output, String> {
-    let mut future = pin!(future);
-    match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(output) => Ok(output),
-        Poll::Pending => Err("the replay waited, but the counting engine never does".to_string()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,5 +191,17 @@ mod tests {
         // Per alarm: INSUFFICIENT_DATA -> OK at the start, then ALARM and OK for each of its 24 incidents.
         assert_eq!(delivered - firings, 3 * (1 + 2 * BREACHES));
         assert_eq!(parse_year_of_csv(&year_of_csv(&scenario)).unwrap(), 28 * 1440);
+    }
+
+    #[test]
+    fn the_engine_decides_every_event_and_starts_on_alarms() {
+        let scenario = BacktestScenario::new(3, 28).unwrap();
+        let replayed = evaluate_and_replay_with_engine(&scenario).unwrap();
+        // One decision per event: each signal is bound to exactly one model.
+        assert_eq!(replayed.decisions, evaluate_and_replay(&scenario).unwrap());
+        // Incidents are spread over the year, so 28 days hold few; each model
+        // starts at least on its first breach, never more than once per incident.
+        assert!(replayed.starts >= 3, "{replayed:?}");
+        assert!(replayed.starts <= 3 * (BREACHES + 4), "{replayed:?}");
     }
 }

@@ -78,7 +78,8 @@ pub async fn find_records(
     Ok(records)
 }
 
-async fn list_keys(
+/// Every key under `prefix` in the location's bucket (also used by `retrain backtest` for drift reports).
+pub async fn list_keys(
     client: &aws_sdk_s3::Client,
     location: &S3Location,
     prefix: &str,

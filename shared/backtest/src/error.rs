@@ -25,6 +25,24 @@ pub enum BacktestError {
         problem: String,
     },
 
+    /// The executions file is not the JSON that `list-pipeline-executions` prints.
+    #[error("{file}: line {line}, column {column}: {problem}; expected what `aws sagemaker list-pipeline-executions --output json` prints")]
+    ExecutionsJson {
+        file: String,
+        line: usize,
+        column: usize,
+        problem: String,
+    },
+
+    /// One listed execution's field is missing or unusable; `index` counts from 0, the message from 1.
+    #[error("{file}: `{field}` of execution {}: {problem}", index + 1)]
+    ExecutionField {
+        file: String,
+        index: usize,
+        field: String,
+        problem: String,
+    },
+
     /// A metric series file does not start with the expected header.
     #[error("{file}: line 1: found {found:?}; expected the header `timestamp,value`")]
     SeriesHeader { file: String, found: String },

@@ -1,6 +1,6 @@
 //! A whole backtest, from describe-alarms JSON, CSV values and schedule
 //! expressions through the replay to the table, the JSON and the HTML page,
-//! with `decide` standing in for the engine (`support`).
+//! replayed through the real decision engine (`ReplayEngine`).
 
 // Helpers here are test code too: an unexpected result should fail the test loudly.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
@@ -8,11 +8,12 @@
 mod support;
 
 use serde_json::Value;
-use support::{at, backtest, run_ready, scenario, DecideEngine, ALARMS, RUN_DURATION};
+use support::{at, backtest, scenario, ALARMS, RUN_DURATION};
 use trigger_backtest::report::html::{self, START_MARK_COLOR};
 use trigger_backtest::report::table;
 use trigger_backtest::{
-    parse_alarms, replay, run, Engine, EngineDecision, Inputs, MetricSeries, Report, Timeline, TriggerKind, Variant,
+    block_on, parse_alarms, replay, run, Engine, EngineDecision, Inputs, MetricSeries, ReplayEngine, Report, Timeline,
+    TriggerKind, Variant,
 };
 use trigger_decision::{Outcome, ScheduleTick, Signal, Span, Timestamp};
 
@@ -198,9 +199,12 @@ fn bound_alarms_without_values_or_replay_are_refused_before_replaying() {
         sweep: &[],
         baselines: false,
     };
-    let error = run_ready(run(&inputs, |policy| DecideEngine::new(policy.clone(), RUN_DURATION)))
-        .unwrap_err()
-        .to_string();
+    let error = block_on(run(&inputs, |policy| {
+        ReplayEngine::new(policy, scenario.start, RUN_DURATION, &[])
+    }))
+    .unwrap()
+    .unwrap_err()
+    .to_string();
     assert!(
         error.contains("model \"churn\"") && error.contains("\"churn-auc-low\"") && error.contains("no values"),
         "{error}"
@@ -267,7 +271,7 @@ fn the_driver_moves_the_clock_before_each_event_and_to_the_end() {
     )
     .unwrap();
     let mut recorder = Recorder::default();
-    let decided = run_ready(replay(&mut recorder, &timeline)).unwrap();
+    let decided = block_on(replay(&mut recorder, &timeline)).unwrap().unwrap();
     let alarm = "alarm housing-price-mae-high moved to ALARM at 2024-01-01T01:10:00.000Z: mae 16000 > 15000";
     assert_eq!(
         recorder.calls,

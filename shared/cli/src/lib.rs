@@ -1,10 +1,19 @@
 //! The operators' tool `retrain`, as plain functions the binary wires to
 //! arguments: `policy check` (validate a policy file and show every model's
-//! effective policy with the defaults applied, or the error at its line),
-//! `decisions` (a table of a model's audit records read from the ledger), and
-//! the monitoring commands `baseline`, `profile` and `quality` (`monitor`,
+//! effective policy with the defaults applied, or every mistake at its line),
+//! `decisions` (a table of a model's audit records read from the ledger), the
+//! monitoring commands `baseline`, `profile` and `quality` (`monitor`,
 //! reading through `objects`, printed by `monitor_text`, failing with an
-//! `error::CliError`).
+//! `error::CliError`), and `backtest`, which replays a policy over metric
+//! history through the real engine (with `cloudwatch` fetching values and
+//! `drift_reports` reading reports, failing with a
+//! `backtest_error::CommandError`); `synthetic` writes the demo's inputs.
+
+pub mod backtest;
+pub mod backtest_error;
+pub mod cloudwatch;
+pub mod drift_reports;
+pub mod synthetic;
 
 pub mod error;
 pub mod monitor;

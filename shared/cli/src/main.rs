@@ -15,7 +15,7 @@ use trigger_aws::lambda::{load_checked_sdk_config, s3_client, trigger_from_env};
 use trigger_aws::{now, S3Location};
 use trigger_engine::TriggerError;
 
-/// Check retraining policies and read the decisions the triggers recorded.
+/// Check retraining policies, read the decisions the triggers recorded, and backtest a policy.
 #[derive(Debug, Parser)]
 #[command(name = "retrain")]
 struct Cli {
@@ -45,6 +45,16 @@ enum Command {
     Profile(ProfileArgs),
     /// Join captured predictions with ground-truth labels and print the model-quality metrics.
     Quality(QualityArgs),
+    /// Replay a policy over metric history through the decision engine: how many
+    /// retrains it would have started, and how long each model stayed in breach first.
+    Backtest(Box<retrain_cli::backtest::BacktestArgs>),
+    /// Write the demo's backtest inputs (90 days of synthetic MAE and its alarm) to a folder.
+    #[command(hide = true)]
+    Synthetic {
+        /// The folder to write the series, the alarms and the policy to (created if absent).
+        #[arg(value_name = "DIR")]
+        folder: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,6 +188,8 @@ fn main() -> ExitCode {
         Command::Baseline(args) => baseline(&args, cli.quiet),
         Command::Profile(args) => profile(&args, cli.quiet),
         Command::Quality(args) => quality(&args, cli.quiet),
+        Command::Backtest(args) => backtest(&args, cli.quiet),
+        Command::Synthetic { folder } => retrain_cli::synthetic::write(&folder).map_err(anyhow::Error::from),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -335,6 +347,10 @@ fn explain(args: &ExplainArgs, quiet: bool) -> Result<()> {
         print!("{}", texts.join("\n"));
         Ok(())
     })
+}
+
+fn backtest(args: &retrain_cli::backtest::BacktestArgs, quiet: bool) -> Result<()> {
+    Ok(runtime()?.block_on(retrain_cli::backtest::run(args, quiet))?)
 }
 
 fn start(args: StartArgs) -> Result<()> {

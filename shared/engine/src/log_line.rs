@@ -6,29 +6,46 @@
 use crate::error::TriggerError;
 use crate::record::DecisionRecord;
 use serde_json::{json, Value};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use trigger_decision::{Path, Reason, Signal, Timestamp};
 
 /// The CloudWatch metrics namespace of every metric the lines carry.
 pub const NAMESPACE: &str = "RetrainTriggers";
 
-/// Whether the JSON log lines go to stderr rather than stdout; see `log_lines_to_stderr`.
-static LOG_LINES_TO_STDERR: AtomicBool = AtomicBool::new(false);
+/// Where the JSON log lines go: stdout, stderr, or nowhere; see the functions below.
+static LOG_LINES_TO: AtomicU8 = AtomicU8::new(STDOUT);
+const STDOUT: u8 = 0;
+const STDERR: u8 = 1;
+const NOWHERE: u8 = 2;
 
 /// Sends the JSON log lines to stderr from now on. In Lambda they belong on
 /// stdout, which goes to CloudWatch Logs, where the EMF records become
 /// metrics; a command-line tool whose answer is the JSON on its stdout
 /// (`retrain start`) calls this first, so that the answer stays one document.
 pub fn log_lines_to_stderr() {
-    LOG_LINES_TO_STDERR.store(true, Ordering::Relaxed);
+    LOG_LINES_TO.store(STDERR, Ordering::Relaxed);
 }
 
-/// Writes one JSON log line where log lines go: stdout, unless `log_lines_to_stderr` was called.
+/// Drops the JSON log lines from now on. A backtest replays thousands of
+/// decisions in one process: their lines would bury its table, and nothing
+/// turns them into metrics. The decisions themselves are still returned
+/// and recorded in the audit trail.
+pub fn discard_log_lines() {
+    LOG_LINES_TO.store(NOWHERE, Ordering::Relaxed);
+}
+
+/// Whether log lines are dropped, so that a caller can skip building them.
+pub fn log_lines_discarded() -> bool {
+    LOG_LINES_TO.load(Ordering::Relaxed) == NOWHERE
+}
+
+/// Writes one JSON log line where log lines go: stdout, unless `log_lines_to_stderr`
+/// or `discard_log_lines` was called.
 pub fn write_log_line(line: impl std::fmt::Display) {
-    if LOG_LINES_TO_STDERR.load(Ordering::Relaxed) {
-        eprintln!("{line}");
-    } else {
-        println!("{line}");
+    match LOG_LINES_TO.load(Ordering::Relaxed) {
+        STDOUT => println!("{line}"),
+        STDERR => eprintln!("{line}"),
+        _ => {}
     }
 }
 

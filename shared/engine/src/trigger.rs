@@ -7,7 +7,7 @@ use crate::audit::{AuditRecord, DecisionLog, SeenHistory, NO_MODEL};
 use crate::clock::Clock;
 use crate::error::TriggerError;
 use crate::ledger::Ledger;
-use crate::log_line::{decision_log_line, ignored_input_line, write_log_line};
+use crate::log_line::{decision_log_line, ignored_input_line, log_lines_discarded, write_log_line};
 use crate::policy::PolicySource;
 use crate::record::{DecisionRecord, Response};
 use crate::reports::ReportReader;
@@ -161,6 +161,9 @@ impl Trigger {
 
     /// Writes the decision log line.
     pub(crate) fn log(&self, signal: &Signal, record: &DecisionRecord) {
+        if log_lines_discarded() {
+            return;
+        }
         write_log_line(decision_log_line(record, signal, self.parts.clock.now()));
     }
 
