@@ -1,16 +1,18 @@
-//! Plain S3 objects for the monitor function: a capture or ground-truth
-//! object read as a stream of chunks (memory bounded by a chunk, whatever
-//! the object's size), small objects read whole, listings, and writes that
-//! never overwrite (`If-None-Match: *`), so a redelivered event's writes are
-//! no-ops. What to read and write, and where, is decided elsewhere
-//! (`capture_monitor::layout`); this module only talks to S3.
+//! Plain S3 objects for the monitor function and the monitoring commands: a
+//! capture or ground-truth object read as a stream of chunks (memory bounded
+//! by a chunk, whatever the object's size), small objects read whole,
+//! listings, and writes: the function's never overwrite (`If-None-Match: *`),
+//! so a redelivered event's writes are no-ops; a person's `retrain baseline
+//! --out` replaces what is there. What to read and write, and where, is
+//! decided elsewhere (`capture_monitor::layout`, the CLI's arguments); this
+//! module only talks to S3.
 
 use crate::error::{body_error, from_sdk};
 use crate::location::S3Object;
 use aws_sdk_s3::primitives::{ByteStream, SdkBody};
 use trigger_engine::TriggerError;
 
-/// S3, for the monitor function.
+/// S3, for the monitor function and the monitoring commands.
 #[derive(Debug, Clone)]
 pub struct S3Objects {
     client: aws_sdk_s3::Client,
@@ -146,5 +148,19 @@ impl S3Objects {
                 _ => Err(from_sdk(format!("S3 PutObject {object}"), error)),
             },
         }
+    }
+
+    /// Writes the object, replacing any that is there (a person's explicit `--out`).
+    pub async fn put(&self, object: &S3Object, body: Vec<u8>, content_type: &str) -> Result<(), TriggerError> {
+        self.client
+            .put_object()
+            .bucket(&object.bucket)
+            .key(&object.key)
+            .content_type(content_type)
+            .body(ByteStream::new(SdkBody::from(body)))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| from_sdk(format!("S3 PutObject {object}"), error))
     }
 }

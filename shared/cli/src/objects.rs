@@ -9,8 +9,8 @@ use crate::error::CliError;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use tokio::sync::OnceCell;
-use trigger_aws::error::{body_error, from_sdk};
 use trigger_aws::lambda::{load_sdk_config, s3_client};
+use trigger_aws::{S3Object, S3Objects};
 
 /// Bytes read from a local file at a time.
 const LOCAL_CHUNK_BYTES: usize = 1 << 20;
@@ -34,7 +34,7 @@ impl std::fmt::Display for Source {
 /// Local files and S3 objects, read and written alike.
 #[derive(Debug, Default)]
 pub struct Objects {
-    s3: OnceCell<aws_sdk_s3::Client>,
+    s3: OnceCell<S3Objects>,
 }
 
 /// `s3://bucket/key` split, or `None` for a local path.
@@ -52,9 +52,9 @@ fn s3_parts(location: &str) -> Result<Option<(String, String)>, CliError> {
 }
 
 impl Objects {
-    async fn s3(&self) -> &aws_sdk_s3::Client {
+    async fn s3(&self) -> &S3Objects {
         self.s3
-            .get_or_init(|| async { s3_client(&load_sdk_config().await) })
+            .get_or_init(|| async { S3Objects::new(s3_client(&load_sdk_config().await)) })
             .await
     }
 
@@ -79,32 +79,17 @@ impl Objects {
     /// end with a slash are the empty "folder" objects the S3 console makes:
     /// never read.
     async fn expand_s3(&self, bucket: &str, key: &str) -> Result<Vec<Source>, CliError> {
-        let operation = format!("S3 ListObjectsV2 s3://{bucket}/{key}");
-        let mut pages = self
-            .s3()
-            .await
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix(key)
-            .into_paginator()
-            .send();
-        let (mut exact, mut under) = (false, Vec::new());
+        let listed = self.s3().await.list(bucket, key).await.map_err(CliError::from_aws)?;
         let directory = if key.is_empty() || key.ends_with('/') {
             key.to_string()
         } else {
             format!("{key}/")
         };
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|error| CliError::from_aws(from_sdk(operation.clone(), error)))?;
-            for object in page.contents() {
-                let Some(found) = object.key() else { continue };
-                if found == key && !key.ends_with('/') {
-                    exact = true;
-                } else if found.starts_with(&directory) && !found.ends_with('/') {
-                    under.push(found.to_string());
-                }
-            }
-        }
+        let exact = !key.ends_with('/') && listed.iter().any(|found| found == key);
+        let under = listed
+            .into_iter()
+            .filter(|found| found.starts_with(&directory) && !found.ends_with('/'))
+            .collect();
         let keys = if exact { vec![key.to_string()] } else { under };
         Ok(keys
             .into_iter()
@@ -125,25 +110,21 @@ impl Objects {
         match source {
             Source::Local(path) => read_local(path, each),
             Source::S3 { bucket, key } => {
-                let operation = format!("S3 GetObject {source}");
-                let response = self
-                    .s3()
-                    .await
-                    .get_object()
-                    .bucket(bucket)
-                    .key(key)
-                    .send()
-                    .await
-                    .map_err(|error| CliError::from_aws(from_sdk(operation.clone(), error)))?;
-                let mut body = response.body;
-                while let Some(chunk) = body
-                    .try_next()
-                    .await
-                    .map_err(|error| CliError::from_aws(body_error(operation.clone(), error)))?
-                {
-                    each(&chunk)?;
-                }
-                Ok(())
+                let object = S3Object {
+                    bucket: bucket.clone(),
+                    key: key.clone(),
+                };
+                let Some(mut stream) = self.s3().await.open(&object).await.map_err(CliError::from_aws)? else {
+                    return Err(CliError::Invalid(format!("{source}: no such object")));
+                };
+                let mut refused = Ok(());
+                while refused.is_ok()
+                    && stream
+                        .next_chunk(|chunk| refused = each(chunk))
+                        .await
+                        .map_err(CliError::from_aws)?
+                {}
+                refused
             }
         }
     }
@@ -179,18 +160,11 @@ impl Objects {
                 }
             )));
         }
-        let operation = format!("S3 PutObject {location}");
         self.s3()
             .await
-            .put_object()
-            .bucket(bucket)
-            .key(key)
-            .content_type(content_type)
-            .body(bytes.into())
-            .send()
+            .put(&S3Object { bucket, key }, bytes, content_type)
             .await
-            .map_err(|error| CliError::from_aws(from_sdk(operation, error)))?;
-        Ok(())
+            .map_err(CliError::from_aws)
     }
 }
 
