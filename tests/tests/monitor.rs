@@ -452,6 +452,44 @@ async fn the_close_reports_the_metrics_of_joined_pairs_once() -> Result<()> {
 }
 
 #[tokio::test]
+async fn a_capture_object_after_its_window_closed_is_counted_as_late_and_the_window_not_reopened() -> Result<()> {
+    let monitoring = start(&policy()).await?;
+    let on_time: Vec<String> = houses("l", 5, 11, false).iter().map(capture_line).collect();
+    let first = monitoring.capture("2026/12/02/04", "capture-l", &on_time).await?;
+    assert_eq!(first["objects"][0]["late"], json!(false), "{first}");
+    let closed = monitoring.close("2026-12-02T11:00:00Z").await;
+    assert_eq!(closed["outcome"], json!("closed"), "{closed}");
+    let statistics = monitoring
+        .json(REPORTS, &report_key("2026/12/02/04", "statistics.json"))
+        .await;
+
+    let late: Vec<String> = houses("m", 7, 12, false).iter().map(capture_line).collect();
+    let answer = monitoring.capture("2026/12/02/04", "capture-m", &late).await?;
+    assert_eq!(
+        (
+            answer["objects"][0]["late"].clone(),
+            answer["objects"][0]["records"].clone()
+        ),
+        (json!(true), json!(7)),
+        "{answer}"
+    );
+    // A redelivery reads nothing and says nothing more.
+    let again = monitoring.capture("2026/12/02/04", "capture-m", &late).await?;
+    assert_eq!(again["objects"][0]["read"], json!(false), "{again}");
+    assert!(again["objects"][0].get("late").is_none(), "{again}");
+    let reclosed = monitoring.close("2026-12-02T11:00:00Z").await;
+    assert_eq!(reclosed["outcome"], json!("already-closed"));
+    let unchanged = monitoring
+        .json(REPORTS, &report_key("2026/12/02/04", "statistics.json"))
+        .await;
+    assert_eq!(
+        unchanged, statistics,
+        "the closed window's statistics stay as they were"
+    );
+    Ok(())
+}
+
+#[tokio::test]
 async fn late_and_unmatched_labels_are_counted_and_the_window_is_not_reopened() -> Result<()> {
     let monitoring = start(&policy()).await?;
     // Window 21:00 the day before closes at 04:00; its labels arriving in slot 04:00 are late.

@@ -79,29 +79,8 @@ impl<'a> Close<'a> {
         }
     }
 
-    fn ledger(&self, relative: &str) -> S3Object {
-        S3Object {
-            bucket: self.parts.ledger.bucket.clone(),
-            key: self.parts.ledger.key(relative),
-        }
-    }
-
-    /// Where the statistics and `quality.json` go: beside each other under
-    /// `drift.reports`; without it, no statistics and `quality.json` in the ledger.
     fn destinations(&self) -> Result<(Option<S3Object>, S3Object), TriggerError> {
-        let Some((statistics, quality)) = layout::report_uris(self.model, self.window) else {
-            let quality = layout::ledger_quality_key(&self.model.name, self.window);
-            return Ok((None, self.ledger(&quality)));
-        };
-        let parse = |uri: &str| {
-            S3Object::parse(uri).ok_or_else(|| {
-                TriggerError::Config(format!(
-                    "model {:?}: drift.reports gives {uri}, which is not an S3 object URI",
-                    self.model.name
-                ))
-            })
-        };
-        Ok((Some(parse(&statistics)?), parse(&quality)?))
+        destinations(self.parts, self.model, self.window)
     }
 
     async fn run(&self) -> Result<Value, TriggerError> {
@@ -349,6 +328,33 @@ impl<'a> Close<'a> {
 }
 
 /// Every prediction the window captured: `count` is how many of them found a label.
+/// Where a window's statistics and `quality.json` go: beside each other under
+/// `drift.reports`; without it, no statistics and `quality.json` in the ledger.
+/// A window whose `quality.json` exists is closed.
+pub(crate) fn destinations(
+    parts: &MonitorParts,
+    model: &ModelPolicy,
+    window: Window,
+) -> Result<(Option<S3Object>, S3Object), TriggerError> {
+    let Some((statistics, quality)) = layout::report_uris(model, window) else {
+        let quality = layout::ledger_quality_key(&model.name, window);
+        let quality = S3Object {
+            bucket: parts.ledger.bucket.clone(),
+            key: parts.ledger.key(&quality),
+        };
+        return Ok((None, quality));
+    };
+    let parse = |uri: &str| {
+        S3Object::parse(uri).ok_or_else(|| {
+            TriggerError::Config(format!(
+                "model {:?}: drift.reports gives {uri}, which is not an S3 object URI",
+                model.name
+            ))
+        })
+    };
+    Ok((Some(parse(&statistics)?), parse(&quality)?))
+}
+
 fn predictions(outcome: &JoinOutcome) -> u64 {
     outcome.matched + outcome.unmatched_predictions + outcome.duplicate_predictions + outcome.unusable_pairs
 }

@@ -81,21 +81,41 @@ pub(crate) fn metric_values(report: &QualityReport) -> Vec<(&'static str, f64)> 
 
 /// `MalformedRecords` by `Model`: lines of one object that could not be read.
 pub(crate) fn malformed_line(namespace: &str, model: &str, object: &str, count: u64, at: Timestamp) -> String {
-    json!({
+    let message = "lines of a capture or ground-truth object could not be read";
+    object_count_line(namespace, model, ("MalformedRecords", count), object, at, message)
+}
+
+/// `LateCaptureRecords` by `Model`: records of a capture object that arrived
+/// after its window closed, so no window's statistics or metrics hold them.
+pub(crate) fn late_capture_line(namespace: &str, model: &str, object: &str, count: u64, at: Timestamp) -> String {
+    let message = "a capture object arrived after its window closed; its records are in no window's statistics";
+    object_count_line(namespace, model, ("LateCaptureRecords", count), object, at, message)
+}
+
+/// One count about one object, by `Model`.
+fn object_count_line(
+    namespace: &str,
+    model: &str,
+    (metric, count): (&str, u64),
+    object: &str,
+    at: Timestamp,
+    message: &str,
+) -> String {
+    let mut line = json!({
         "_aws": {
             "Timestamp": at.millis(),
             "CloudWatchMetrics": [{
                 "Namespace": namespace,
                 "Dimensions": [["Model"]],
-                "Metrics": [{"Name": "MalformedRecords", "Unit": "Count"}],
+                "Metrics": [{"Name": metric, "Unit": "Count"}],
             }],
         },
         "Model": model,
-        "MalformedRecords": count,
         "object": object,
-        "message": "lines of a capture or ground-truth object could not be read",
-    })
-    .to_string()
+        "message": message,
+    });
+    line[metric] = json!(count);
+    line.to_string()
 }
 
 #[cfg(test)]
@@ -141,6 +161,34 @@ mod tests {
         assert_eq!(record["mae"], json!(15_250.0));
         assert_eq!(record["_aws"]["Timestamp"], json!(1_796_205_600_000_i64));
         assert_eq!(record["window_start"], json!("2026-12-02T04:00:00.000Z"));
+    }
+
+    #[test]
+    fn an_object_count_names_its_metric_as_a_field_by_model() {
+        let at = Timestamp(1_796_205_600_000);
+        let object = "s3://captures/datacapture/x.jsonl";
+        for (text, metric, count) in [
+            (
+                malformed_line("NS", "housing-price", object, 3, at),
+                "MalformedRecords",
+                3,
+            ),
+            (
+                late_capture_line("NS", "housing-price", object, 40, at),
+                "LateCaptureRecords",
+                40,
+            ),
+        ] {
+            let record: Value = serde_json::from_str(&text).unwrap();
+            let directive = &record["_aws"]["CloudWatchMetrics"][0];
+            assert_eq!(directive["Metrics"][0]["Name"], json!(metric));
+            assert_eq!(directive["Dimensions"], json!([["Model"]]));
+            assert_eq!(
+                (record[metric].clone(), record["Model"].clone()),
+                (json!(count), json!("housing-price"))
+            );
+            assert_eq!(record["object"], json!(object));
+        }
     }
 
     #[test]

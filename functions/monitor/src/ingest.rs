@@ -5,7 +5,8 @@
 //! redelivery that finds it reads nothing, and one that follows a failure
 //! halfway rewrites only what is missing.
 
-use crate::emf::malformed_line;
+use crate::close::destinations;
+use crate::emf::{late_capture_line, malformed_line};
 use capture_monitor::layout::{self, ObjectKind, Window};
 use capture_monitor::{CaptureReader, LabelBatch, LabelReader, MalformedLog, MonitorSettings, PredictionBatch};
 use serde_json::{json, Value};
@@ -68,7 +69,7 @@ pub(crate) async fn object(
                 trigger_engine::log_line::write_log_line(line);
             }
         }
-        done.push(json!({
+        let mut answer = json!({
             "model": model.name,
             "kind": kind.as_str(),
             "object": uri,
@@ -76,7 +77,11 @@ pub(crate) async fn object(
             "read": summary.written,
             "records": summary.records,
             "malformed": summary.malformed.as_ref().map_or(0, |log| log.count),
-        }));
+        });
+        if kind == ObjectKind::Captures && summary.written {
+            answer["late"] = json!(target.count_if_late(&uri, summary.records, at).await?);
+        }
+        done.push(answer);
     }
     Ok(done)
 }
@@ -116,6 +121,34 @@ impl Target<'_> {
             bucket: self.parts.ledger.bucket.clone(),
             key: self.parts.ledger.key(relative),
         }
+    }
+
+    /// Whether the capture object's window had already closed when its
+    /// partial profile was written: then no close will merge it, so its
+    /// records are counted (`LateCaptureRecords`) and logged, not lost
+    /// silently. A close that lists the partials in the moment between this
+    /// write and this check is not seen; the window is closed `label_delay`
+    /// after it ends, long after Data Capture writes its objects.
+    async fn count_if_late(
+        &self,
+        uri: &str,
+        records: u64,
+        at: trigger_decision::Timestamp,
+    ) -> Result<bool, TriggerError> {
+        let (_, quality) = destinations(self.parts, self.model, self.slot)?;
+        if !self.parts.objects.exists(&quality).await? {
+            return Ok(false);
+        }
+        tracing::warn!(
+            model = %self.model.name,
+            object = uri,
+            window = %self.slot.path(),
+            records,
+            "a capture object arrived after its window closed; its records are in no window's statistics"
+        );
+        let line = late_capture_line(&self.parts.namespace, &self.model.name, uri, records, at);
+        trigger_engine::log_line::write_log_line(line);
+        Ok(true)
     }
 
     async fn open(&self) -> Result<ObjectStream, TriggerError> {
