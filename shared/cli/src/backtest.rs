@@ -293,15 +293,15 @@ fn time(flag: &'static str, text: &str) -> Result<Timestamp, CommandError> {
 }
 
 fn read(file: &Path) -> Result<String, CommandError> {
-    std::fs::read_to_string(file).map_err(|source| CommandError::Read {
+    std::fs::read_to_string(file).map_err(|cause| CommandError::Read {
         file: file.display().to_string(),
-        source,
+        cause,
     })
 }
 
 fn write(file: &Path, text: &str) -> Result<(), CommandError> {
-    std::fs::write(file, text).map_err(|source| CommandError::Write {
+    std::fs::write(file, text).map_err(|cause| CommandError::Write {
         file: file.display().to_string(),
-        source,
+        cause,
     })
 }

@@ -10,20 +10,13 @@ use trigger_engine::TriggerError;
 /// Why `retrain backtest` stopped.
 #[derive(Debug, Error)]
 pub enum CommandError {
-    /// A file could not be read.
-    #[error("cannot read {file}: {source}")]
-    Read {
-        file: String,
-        #[source]
-        source: std::io::Error,
-    },
+    /// A file could not be read. The I/O error is part of the message, not
+    /// its source, so a chain printed with its causes does not say it twice.
+    #[error("cannot read {file}: {cause}")]
+    Read { file: String, cause: std::io::Error },
     /// A file could not be written.
-    #[error("cannot write {file}: {source}")]
-    Write {
-        file: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("cannot write {file}: {cause}")]
+    Write { file: String, cause: std::io::Error },
     /// The policy does not parse: `FILE:LINE: problem`.
     #[error("{0}")]
     Policy(String),

@@ -154,9 +154,9 @@ fn drift_only(signals: Vec<Signal>) -> impl Iterator<Item = DriftReport> {
 
 /// The folder's entries, sorted by name so the order does not depend on the file system.
 fn entries(folder: &Path) -> Result<Vec<std::fs::DirEntry>, CommandError> {
-    let unreadable = |source| CommandError::Read {
+    let unreadable = |cause| CommandError::Read {
         file: folder.display().to_string(),
-        source,
+        cause,
     };
     let mut entries = std::fs::read_dir(folder)
         .map_err(unreadable)?
@@ -167,9 +167,9 @@ fn entries(folder: &Path) -> Result<Vec<std::fs::DirEntry>, CommandError> {
 }
 
 fn put(reader: &MemoryReports, file: &Path, uri: &str) -> Result<(), CommandError> {
-    let bytes = std::fs::read(file).map_err(|source| CommandError::Read {
+    let bytes = std::fs::read(file).map_err(|cause| CommandError::Read {
         file: file.display().to_string(),
-        source,
+        cause,
     })?;
     reader.put(uri, &bytes);
     Ok(())

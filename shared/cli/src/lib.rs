@@ -74,7 +74,7 @@ fn error_line(text: &str, error: &PolicyError) -> Option<usize> {
             locate(text, model.as_deref(), &field)
         }
         PolicyError::Shape { model, .. } => model.as_deref().and_then(|model| locate(text, Some(model), "name")),
-        PolicyError::Monitor { model, source } => locate(text, Some(model), &format!("monitor.{}", source.field())),
+        PolicyError::Monitor { model, problem } => locate(text, Some(model), &format!("monitor.{}", problem.field())),
     }
 }
 

@@ -24,7 +24,7 @@ const PERIOD: Span = Span::from_secs(300);
 pub fn write(folder: &Path) -> Result<(), CommandError> {
     let written = |file: &Path| {
         let file = file.display().to_string();
-        move |source| CommandError::Write { file, source }
+        move |cause| CommandError::Write { file, cause }
     };
     std::fs::create_dir_all(folder).map_err(written(folder))?;
     let start = parse_timestamp("2024-01-01T00:00:00Z").unwrap_or(Timestamp::from_millis(1_704_067_200_000));

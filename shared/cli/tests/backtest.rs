@@ -269,6 +269,51 @@ fn a_period_finer_than_cloudwatch_keeps_for_the_range_is_refused_before_any_requ
     std::fs::remove_dir_all(&folder).unwrap();
 }
 
+#[test]
+fn a_missing_range_or_file_is_named_once() {
+    let folder = demo_folder("no-range");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "backtest".to_string(),
+            "--alarms".to_string(),
+            path(&folder, "alarms.json"),
+        ];
+        args.extend(extra.iter().map(|arg| arg.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        // Nothing listens here: each problem is found before any request.
+        let output = retrain(
+            &args,
+            &[("AWS_ENDPOINT_URL", "http://127.0.0.1:9"), ("AWS_REGION", "us-east-1")],
+        );
+        assert!(!output.status.success());
+        text(&output.stderr)
+    };
+    let policy = path(&folder, "policy.toml");
+    // --from-cloudwatch needs both ends of the range.
+    let stderr = run(&["--policy", &policy, "--from-cloudwatch"]);
+    assert!(
+        stderr.contains("--start <TIME>") && stderr.contains("--end <TIME>"),
+        "{stderr}"
+    );
+    // Without series, the range comes from --start and --end alone.
+    let stderr = run(&["--policy", &policy]);
+    assert!(
+        stderr.contains("--start is needed when no --series gives the range"),
+        "{stderr}"
+    );
+    let stderr = run(&["--policy", &policy, "--start", "2024-01-01T00:00:00Z"]);
+    assert!(
+        stderr.contains("--end is needed when no --series gives the range"),
+        "{stderr}"
+    );
+    // A file that is not there is named, and the system's reason given once.
+    let absent = path(&folder, "absent.toml");
+    let stderr = run(&["--policy", &absent]);
+    assert!(stderr.contains(&format!("cannot read {absent}")), "{stderr}");
+    assert_eq!(stderr.matches("No such file or directory").count(), 1, "{stderr}");
+    std::fs::remove_dir_all(&folder).unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn from_cloudwatch_fetches_each_bound_alarm_with_get_metric_data() -> Result<()> {
     let moto = Moto::start()?;

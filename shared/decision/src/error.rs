@@ -42,12 +42,10 @@ pub enum PolicyError {
         problem: String,
     },
 
-    #[error("policy, model \"{model}\": {source}")]
-    Monitor {
-        model: String,
-        #[source]
-        source: SettingsError,
-    },
+    /// The settings error is this error's whole message (not its source), so
+    /// a chain printed with its causes does not say it twice.
+    #[error("policy, model \"{model}\": {problem}")]
+    Monitor { model: String, problem: SettingsError },
 }
 
 /// A `[model.monitor]` setting that cannot be interpreted. Each message names

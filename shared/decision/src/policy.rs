@@ -408,9 +408,9 @@ fn parse_monitor(
     let settings = MonitorSettings::check(section).map_err(|errors| {
         errors
             .into_iter()
-            .map(|source| PolicyError::Monitor {
+            .map(|problem| PolicyError::Monitor {
                 model: model.to_string(),
-                source,
+                problem,
             })
             .collect::<Vec<_>>()
     })?;
