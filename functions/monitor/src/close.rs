@@ -22,8 +22,8 @@
 use crate::emf::{metric_values, QualityLine};
 use capture_monitor::layout::{self, Window};
 use capture_monitor::{
-    join, JoinOutcome, LabelAudit, LabelBatch, MonitorSettings, PredictionBatch, Statistics, WindowError,
-    WindowStatistics, JOIN_SHARDS,
+    join, JoinOutcome, LabelAudit, LabelBatch, MonitorSettings, PredictionBatch, QualityReport, Statistics,
+    WindowError, WindowStatistics, JOIN_SHARDS,
 };
 use serde_json::{json, Value};
 use trigger_aws::lambda::MonitorParts;
@@ -97,7 +97,8 @@ impl<'a> Close<'a> {
         }
         let statistics_written = self.write_statistics(statistics_at.as_ref()).await?;
         let (outcome, labels) = self.join().await?;
-        let quality = self.quality_document(&outcome, &labels, statistics_written.as_deref());
+        let report = outcome.quality.report();
+        let quality = self.quality_document(&outcome, &report, &labels, statistics_written.as_deref());
         let put = self
             .parts
             .objects
@@ -114,7 +115,7 @@ impl<'a> Close<'a> {
             model: &self.model.name,
             endpoint: &self.settings.endpoint,
             at: self.at,
-            report: &outcome.quality.report(),
+            report: &report,
             unmatched_labels: labels.unmatched,
             late_labels: labels.late,
             context: json!({
@@ -150,10 +151,15 @@ impl<'a> Close<'a> {
         Ok(Some(destination.to_string()))
     }
 
-    fn quality_document(&self, outcome: &JoinOutcome, labels: &Labels, statistics: Option<&str>) -> Value {
-        let report = outcome.quality.report();
+    fn quality_document(
+        &self,
+        outcome: &JoinOutcome,
+        report: &QualityReport,
+        labels: &Labels,
+        statistics: Option<&str>,
+    ) -> Value {
         let mut metrics = serde_json::Map::new();
-        for (name, value) in metric_values(&report) {
+        for (name, value) in metric_values(report) {
             metrics.insert(name.to_string(), json!(value));
         }
         json!({
@@ -327,7 +333,6 @@ impl<'a> Close<'a> {
     }
 }
 
-/// Every prediction the window captured: `count` is how many of them found a label.
 /// Where a window's statistics and `quality.json` go: beside each other under
 /// `drift.reports`; without it, no statistics and `quality.json` in the ledger.
 /// A window whose `quality.json` exists is closed.
@@ -337,12 +342,10 @@ pub(crate) fn destinations(
     window: Window,
 ) -> Result<(Option<S3Object>, S3Object), TriggerError> {
     let Some((statistics, quality)) = layout::report_uris(model, window) else {
-        let quality = layout::ledger_quality_key(&model.name, window);
-        let quality = S3Object {
-            bucket: parts.ledger.bucket.clone(),
-            key: parts.ledger.key(&quality),
-        };
-        return Ok((None, quality));
+        return Ok((
+            None,
+            parts.ledger.object(&layout::ledger_quality_key(&model.name, window)),
+        ));
     };
     let parse = |uri: &str| {
         S3Object::parse(uri).ok_or_else(|| {
@@ -355,6 +358,7 @@ pub(crate) fn destinations(
     Ok((Some(parse(&statistics)?), parse(&quality)?))
 }
 
+/// Every prediction the window captured: `count` is how many of them found a label.
 fn predictions(outcome: &JoinOutcome) -> u64 {
     outcome.matched + outcome.unmatched_predictions + outcome.duplicate_predictions + outcome.unusable_pairs
 }

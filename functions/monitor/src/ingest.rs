@@ -116,13 +116,6 @@ impl Summary {
 }
 
 impl Target<'_> {
-    fn ledger(&self, relative: &str) -> S3Object {
-        S3Object {
-            bucket: self.parts.ledger.bucket.clone(),
-            key: self.parts.ledger.key(relative),
-        }
-    }
-
     /// Whether the capture object's window had already closed when its
     /// partial profile was written: then no close will merge it, so its
     /// records are counted (`LateCaptureRecords`) and logged, not lost
@@ -163,7 +156,10 @@ impl Target<'_> {
     /// A capture object: prediction batches as they fill, then the rest, then the partial profile.
     async fn captures(&self) -> Result<Summary, TriggerError> {
         let model = self.model.name.as_str();
-        let partial = self.ledger(&layout::partial_key(model, self.slot, &self.id));
+        let partial = self
+            .parts
+            .ledger
+            .object(&layout::partial_key(model, self.slot, &self.id));
         if self.parts.objects.exists(&partial).await? {
             return Ok(Summary::already_read());
         }
@@ -200,7 +196,7 @@ impl Target<'_> {
             .map_err(|error| internal("a prediction batch", error))?;
         self.parts
             .objects
-            .put_if_absent(&self.ledger(&key), bytes, BINARY)
+            .put_if_absent(&self.parts.ledger.object(&key), bytes, BINARY)
             .await?;
         Ok(())
     }
@@ -208,7 +204,10 @@ impl Target<'_> {
     /// A ground-truth object: label batches, then the marker saying the object is indexed.
     async fn labels(&self) -> Result<Summary, TriggerError> {
         let model = self.model.name.as_str();
-        let marker = self.ledger(&layout::labels_done_key(model, self.slot, &self.id));
+        let marker = self
+            .parts
+            .ledger
+            .object(&layout::labels_done_key(model, self.slot, &self.id));
         if self.parts.objects.exists(&marker).await? {
             return Ok(Summary::already_read());
         }
@@ -245,7 +244,7 @@ impl Target<'_> {
         let bytes = batch.to_bytes().map_err(|error| internal("a label batch", error))?;
         self.parts
             .objects
-            .put_if_absent(&self.ledger(&key), bytes, BINARY)
+            .put_if_absent(&self.parts.ledger.object(&key), bytes, BINARY)
             .await?;
         Ok(())
     }

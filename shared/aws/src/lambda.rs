@@ -195,9 +195,21 @@ pub async fn live_trigger_with_s3_policy(
     sdk: &SdkConfig,
     check_every: Duration,
 ) -> Result<Trigger, TriggerError> {
+    let (policy, config) = s3_policy(object, lookup, sdk, check_every).await?;
+    Ok(live_trigger_with(policy, &config, sdk))
+}
+
+/// A policy kept in S3, read now and re-read when its ETag changes, and the
+/// rest of the configuration from `lookup`.
+async fn s3_policy(
+    object: S3Object,
+    lookup: impl Fn(&str) -> Option<String>,
+    sdk: &SdkConfig,
+    check_every: Duration,
+) -> Result<(Arc<dyn PolicySource>, Config), TriggerError> {
     let policy = S3Policy::load(s3_client(sdk), object, check_every).await?;
     let config = Config::with_policy(policy.current().as_ref().clone(), lookup)?;
-    Ok(live_trigger_with(Arc::new(policy), &config, sdk))
+    Ok((Arc::new(policy), config))
 }
 
 /// Builds the trigger the environment describes; the policy from S3 when
@@ -230,9 +242,7 @@ pub async fn policy_from_env(sdk: &SdkConfig) -> Result<(Arc<dyn PolicySource>, 
         ))
     })?;
     check_sdk_config(sdk).await?;
-    let policy = S3Policy::load(s3_client(sdk), object, POLICY_CHECK_INTERVAL).await?;
-    let config = Config::with_policy(policy.current().as_ref().clone(), lookup)?;
-    Ok((Arc::new(policy), config))
+    s3_policy(object, lookup, sdk, POLICY_CHECK_INTERVAL).await
 }
 
 /// What the monitor function works through: the policy, S3, the ledger

@@ -28,6 +28,14 @@ impl S3Location {
             format!("{}/{relative}", self.prefix)
         }
     }
+
+    /// The object at `relative` under this location.
+    pub fn object(&self, relative: &str) -> S3Object {
+        S3Object {
+            bucket: self.bucket.clone(),
+            key: self.key(relative),
+        }
+    }
 }
 
 /// An S3 object named by `s3://bucket/key`.
@@ -74,5 +82,12 @@ mod tests {
         check("s3:///x", None);
         check("https://bucket/x", None);
         assert_eq!(S3Location::parse("s3://b").unwrap().key("state/m.json"), "state/m.json");
+        assert_eq!(
+            S3Location::parse("s3://bucket/ledger")
+                .unwrap()
+                .object("state/m.json")
+                .to_string(),
+            "s3://bucket/ledger/state/m.json"
+        );
     }
 }
