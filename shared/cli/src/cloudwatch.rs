@@ -51,7 +51,9 @@ pub async fn fetch_bound(
             problem: format!("alarm \"{}\": {}", alarm.name, retention_problem(error)),
         })?;
     }
-    let sdk = trigger_aws::lambda::load_sdk_config().await;
+    let sdk = trigger_aws::lambda::load_checked_sdk_config()
+        .await
+        .map_err(CommandError::Aws)?;
     let client = aws_sdk_cloudwatch::Client::new(&sdk);
     let mut fetched = Fetched::default();
     for alarm in bound {

@@ -9,7 +9,7 @@ use crate::error::CliError;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use tokio::sync::OnceCell;
-use trigger_aws::lambda::{load_sdk_config, s3_client};
+use trigger_aws::lambda::{load_checked_sdk_config, s3_client};
 use trigger_aws::{S3Object, S3Objects};
 
 /// Bytes read from a local file at a time.
@@ -52,9 +52,14 @@ fn s3_parts(location: &str) -> Result<Option<(String, String)>, CliError> {
 }
 
 impl Objects {
-    async fn s3(&self) -> &S3Objects {
+    /// S3, its configuration checked (region, endpoint, credentials) as the
+    /// other commands' is, on first use.
+    async fn s3(&self) -> Result<&S3Objects, CliError> {
         self.s3
-            .get_or_init(|| async { S3Objects::new(s3_client(&load_sdk_config().await)) })
+            .get_or_try_init(|| async {
+                let sdk = load_checked_sdk_config().await.map_err(CliError::from_aws)?;
+                Ok(S3Objects::new(s3_client(&sdk)))
+            })
             .await
     }
 
@@ -79,7 +84,7 @@ impl Objects {
     /// end with a slash are the empty "folder" objects the S3 console makes:
     /// never read.
     async fn expand_s3(&self, bucket: &str, key: &str) -> Result<Vec<Source>, CliError> {
-        let listed = self.s3().await.list(bucket, key).await.map_err(CliError::from_aws)?;
+        let listed = self.s3().await?.list(bucket, key).await.map_err(CliError::from_aws)?;
         let directory = if key.is_empty() || key.ends_with('/') {
             key.to_string()
         } else {
@@ -114,7 +119,7 @@ impl Objects {
                     bucket: bucket.clone(),
                     key: key.clone(),
                 };
-                let Some(mut stream) = self.s3().await.open(&object).await.map_err(CliError::from_aws)? else {
+                let Some(mut stream) = self.s3().await?.open(&object).await.map_err(CliError::from_aws)? else {
                     return Err(CliError::Invalid(format!("{source}: no such object")));
                 };
                 let mut refused = Ok(());
@@ -161,7 +166,7 @@ impl Objects {
             )));
         }
         self.s3()
-            .await
+            .await?
             .put(&S3Object { bucket, key }, bytes, content_type)
             .await
             .map_err(CliError::from_aws)
